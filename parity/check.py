@@ -1,0 +1,154 @@
+"""`python -m parity check MODEL`: the same weights and inputs through both twins.
+
+Compares, in this order: outputs in eval mode; outputs in train mode and the BatchNorm
+running statistics that one train-mode forward leaves; D's loss on real and fake and
+G's loss; the gradient of every trainable parameter of both networks.
+"""
+import mindspore as ms
+import numpy as np
+import torch
+
+import ms_gan.losses
+import ms_gan.models
+import torch_gan.losses
+import torch_gan.models
+from ms_gan.device import use_device as use_ms_device
+from ms_gan.init import layer_inventory, load_arrays as ms_load, state_arrays as ms_state
+from parity.common.configs import get_config
+from parity.common.init_spec import draw_running_stats
+from parity.report import compare
+from torch_gan.init import load_arrays as torch_load, state_arrays as torch_state
+
+OUTPUT_TOL = 1e-5   # absolute, float32 outputs and losses
+GRAD_TOL = 1e-4     # relative to the largest gradient of that parameter
+
+# MindSpore device -> where the PyTorch twin runs (no torch_npu here: Ascend pairs with CPU).
+TORCH_DEVICE_FOR = {"CPU": "cpu", "GPU": "cuda", "Ascend": "cpu"}
+
+
+class Twins:
+    """One model's generator and discriminator in both frameworks, with equal weights."""
+
+    def __init__(self, model, seed, device="CPU"):
+        self.config = get_config(model)
+        self.ms_device = use_ms_device(device)
+        self.torch_device = torch.device(TORCH_DEVICE_FOR[self.ms_device])
+        self.ms_g, self.ms_d = ms_gan.models.build(model, seed=seed)
+        torch_g, torch_d = torch_gan.models.build(model, seed=seed)
+        self.torch_g, self.torch_d = torch_g.to(self.torch_device), torch_d.to(self.torch_device)
+
+    def randomize_running_stats(self, seed):
+        for offset, (ms_net, torch_net) in enumerate(self.pairs().values()):
+            stats = draw_running_stats(layer_inventory(ms_net), seed + offset)
+            ms_load(ms_net, stats)
+            torch_load(torch_net, stats)
+
+    def pairs(self):
+        return {"G": (self.ms_g, self.torch_g), "D": (self.ms_d, self.torch_d)}
+
+    def set_train(self, mode):
+        for ms_net, torch_net in self.pairs().values():
+            ms_net.set_train(mode)
+            torch_net.train(mode)
+
+    def ms_tensor(self, array):
+        return ms.Tensor(array)
+
+    def torch_tensor(self, array):
+        return torch.from_numpy(array).to(self.torch_device)
+
+
+def _np(tensor):
+    return tensor.asnumpy() if isinstance(tensor, ms.Tensor) else tensor.detach().cpu().numpy()
+
+
+def _ms_losses_and_grads(twins, real, fake, z):
+    g, d = twins.ms_g, twins.ms_d
+    d_params = [p for p in d.trainable_params()]
+    g_params = [p for p in g.trainable_params()]
+
+    def d_objective(real, fake):
+        real_loss, fake_loss, loss = ms_gan.losses.discriminator_loss(d(real), d(fake))
+        return loss, real_loss, fake_loss
+
+    def g_objective(z):
+        return ms_gan.losses.generator_loss(d(g(z)))
+
+    (d_loss, real_loss, fake_loss), d_grads = ms.value_and_grad(d_objective, None, d_params, has_aux=True)(
+        twins.ms_tensor(real), twins.ms_tensor(fake))
+    g_loss, g_grads = ms.value_and_grad(g_objective, None, g_params)(twins.ms_tensor(z))
+    losses = {"D loss real": real_loss, "D loss fake": fake_loss, "D loss": d_loss, "G loss": g_loss}
+    return ({k: _np(v) for k, v in losses.items()},
+            {"D": [_np(x) for x in d_grads], "G": [_np(x) for x in g_grads]})
+
+
+def _torch_losses_and_grads(twins, real, fake, z):
+    g, d = twins.torch_g, twins.torch_d
+    real_loss, fake_loss, d_loss = torch_gan.losses.discriminator_loss(
+        d(twins.torch_tensor(real)), d(twins.torch_tensor(fake)))
+    d_grads = torch.autograd.grad(d_loss, [p for p in d.parameters() if p.requires_grad])
+    g_loss = torch_gan.losses.generator_loss(d(g(twins.torch_tensor(z))))
+    g_grads = torch.autograd.grad(g_loss, [p for p in g.parameters() if p.requires_grad])
+    losses = {"D loss real": real_loss, "D loss fake": fake_loss, "D loss": d_loss, "G loss": g_loss}
+    return ({k: _np(v) for k, v in losses.items()},
+            {"D": [_np(x) for x in d_grads], "G": [_np(x) for x in g_grads]})
+
+
+def _trainable_names(ms_net):
+    return [name for name, p in ms_net.parameters_and_names() if p.requires_grad]
+
+
+def run_check(model="dcgan", device="CPU", batch=8, seed=0):
+    """Run every comparison on twins made from `seed`; returns a list of parity.report.Check."""
+    return check_twins(Twins(model, seed, device), batch, seed)
+
+
+def check_twins(twins, batch=8, seed=0):
+    """Run every comparison on given twins (weights as they are, running statistics
+    made non-trivial from `seed`)."""
+    twins.randomize_running_stats(seed + 2)
+    rng = np.random.default_rng(seed + 4)
+    z = rng.standard_normal((batch, *twins.config.noise_shape), dtype=np.float32)
+    real = rng.uniform(-1.0, 1.0, (batch, *twins.config.image_shape)).astype(np.float32)
+    inputs = {"G": z, "D": real}
+    checks = []
+
+    for mode in ("eval", "train"):
+        twins.set_train(mode == "train")
+        for net, (ms_net, torch_net) in twins.pairs().items():
+            x = inputs[net]
+            out_ms = _np(ms_net(twins.ms_tensor(x)))
+            out_torch = _np(torch_net(twins.torch_tensor(x)))
+            checks.append(compare(f"{net} output, {mode} mode", out_ms, out_torch, OUTPUT_TOL))
+            if net == "G" and mode == "train":
+                fake = out_ms  # both D twins judge the same fake images below
+    for net, (ms_net, torch_net) in twins.pairs().items():
+        ms_stats, torch_stats = ms_state(ms_net), torch_state(torch_net)
+        for name in ms_stats:
+            if name.endswith(("moving_mean", "moving_variance")):
+                checks.append(compare(f"{net} {name} after a train step", ms_stats[name],
+                                      torch_stats[name], OUTPUT_TOL))
+
+    ms_losses, ms_grads = _ms_losses_and_grads(twins, real, fake, z)
+    torch_losses, torch_grads = _torch_losses_and_grads(twins, real, fake, z)
+    for name in ms_losses:
+        checks.append(compare(name, ms_losses[name], torch_losses[name], OUTPUT_TOL))
+    for net, (ms_net, _) in twins.pairs().items():
+        for name, ms_grad, torch_grad in zip(_trainable_names(ms_net), ms_grads[net], torch_grads[net]):
+            checks.append(compare(f"{net} grad {name}", ms_grad, torch_grad, GRAD_TOL, measure="rel"))
+    return checks
+
+
+def main(args):
+    from parity.common.files import write_text_atomic
+    from parity.report import format_markdown, format_table, write_json
+
+    checks = run_check(args.model, args.device, args.batch, args.seed)
+    print(f"parity check: {args.model}, MindSpore {ms.__version__} on {args.device}, "
+          f"PyTorch {torch.__version__}, batch {args.batch}, seed {args.seed}")
+    print(format_table(checks))
+    if args.json:
+        write_json(args.json, args.model, args.device, checks, batch=args.batch, seed=args.seed)
+    if args.markdown:
+        write_text_atomic(args.markdown, format_markdown(f"parity check {args.model} ({args.device})", checks))
+    return 0 if all(c.passed for c in checks) else 1

@@ -1,0 +1,1 @@
+"""GAN tutorials in PyTorch: the twin of `ms_gan`, module for module."""

@@ -1,0 +1,20 @@
+"""Model registry: `build(name)` returns an initialised (generator, discriminator)."""
+from parity.common.configs import get_config
+from torch_gan.init import init_from_seed
+
+from . import dcgan
+
+_MODULES = {"dcgan": dcgan}
+
+
+def build(name, seed=None):
+    """The generator and discriminator of model `name`, initialised by its init spec:
+    from PyTorch's generator, or bit-equal to the MindSpore twin when `seed` is given."""
+    config = get_config(name)
+    module = _MODULES[name]
+    generator = module.Generator(**config.generator_kwargs)
+    discriminator = module.Discriminator(**config.discriminator_kwargs)
+    if seed is not None:
+        init_from_seed(generator, config.init, seed)
+        init_from_seed(discriminator, config.init, seed + 1)
+    return generator, discriminator
