@@ -103,16 +103,19 @@ def run_check(model="dcgan", device="CPU", batch=8, seed=0):
     return check_twins(Twins(model, seed, device), batch, seed)
 
 
-def check_twins(twins, batch=8, seed=0):
-    """Run every comparison on given twins (weights as they are, running statistics
-    made non-trivial from `seed`)."""
-    twins.randomize_running_stats(seed + 2)
-    rng = np.random.default_rng(seed + 4)
-    z = rng.standard_normal((batch, *twins.config.noise_shape), dtype=np.float32)
-    real = rng.uniform(-1.0, 1.0, (batch, *twins.config.image_shape)).astype(np.float32)
+def draw_inputs(config, batch, seed):
+    """Noise for G and real-like images in [-1, 1] for D, from `seed`."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((batch, *config.noise_shape), dtype=np.float32)
+    real = rng.uniform(-1.0, 1.0, (batch, *config.image_shape)).astype(np.float32)
+    return z, real
+
+
+def forward_checks(twins, z, real):
+    """Outputs of G and D in eval mode, then in train mode, and the running statistics
+    one train-mode forward leaves. Returns (checks, G's train-mode output from MindSpore)."""
     inputs = {"G": z, "D": real}
     checks = []
-
     for mode in ("eval", "train"):
         twins.set_train(mode == "train")
         for net, (ms_net, torch_net) in twins.pairs().items():
@@ -121,13 +124,22 @@ def check_twins(twins, batch=8, seed=0):
             out_torch = _np(torch_net(twins.torch_tensor(x)))
             checks.append(compare(f"{net} output, {mode} mode", out_ms, out_torch, OUTPUT_TOL))
             if net == "G" and mode == "train":
-                fake = out_ms  # both D twins judge the same fake images below
+                fake = out_ms
     for net, (ms_net, torch_net) in twins.pairs().items():
         ms_stats, torch_stats = ms_state(ms_net), torch_state(torch_net)
         for name in ms_stats:
             if name.endswith(("moving_mean", "moving_variance")):
                 checks.append(compare(f"{net} {name} after a train step", ms_stats[name],
                                       torch_stats[name], OUTPUT_TOL))
+    return checks, fake
+
+
+def check_twins(twins, batch=8, seed=0):
+    """Run every comparison on given twins (weights as they are, running statistics
+    made non-trivial from `seed`)."""
+    twins.randomize_running_stats(seed + 2)
+    z, real = draw_inputs(twins.config, batch, seed + 4)
+    checks, fake = forward_checks(twins, z, real)  # both D twins judge the same fake images
 
     ms_losses, ms_grads = _ms_losses_and_grads(twins, real, fake, z)
     torch_losses, torch_grads = _torch_losses_and_grads(twins, real, fake, z)
