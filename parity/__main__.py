@@ -16,12 +16,24 @@ def build_parser():
     check.add_argument("--seed", type=int, default=0, help="seed of weights and inputs (default 0)")
     check.add_argument("--json", metavar="PATH", help="also write the result as JSON")
     check.add_argument("--markdown", metavar="PATH", help="also write the result as a Markdown table")
+
+    convert = commands.add_parser("convert", help="convert a checkpoint between MindSpore (.ckpt) and "
+                                                  "PyTorch (.pt/.pth), either way")
+    convert.add_argument("src", help="checkpoint to read: project, tutorial or training layout")
+    convert.add_argument("dst", help="checkpoint to write; its suffix picks the framework")
+    convert.add_argument("--model", default="dcgan", help="model the weights belong to (default dcgan)")
+    convert.add_argument("--layout", choices=("project", "tutorial"), default="project",
+                         help="names to write: the project's models' or the target framework's tutorial's")
+    convert.add_argument("--verify", action="store_true",
+                         help="run both frameworks' models on the converted weights and compare")
+    convert.add_argument("--force", action="store_true", help="overwrite an existing DST")
+    convert.add_argument("--strict", action="store_true", help="refuse weights holding NaN or Inf")
     return parser
 
 
 # command -> module with main(args) -> exit code; imported only when its command runs,
 # since each imports both frameworks.
-MODULES = {"check": "parity.check"}
+MODULES = {"check": "parity.check", "convert": "parity.convert"}
 
 
 def main(argv=None):
