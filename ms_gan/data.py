@@ -8,6 +8,7 @@ Measured on a 2-core x86_64 CPU (shared, noisy: compare ratios), 4,000 faces-lik
 RGB JPEGs (4 KB each, as in faces.zip) -> 64x64, batch 64, num_workers 2, one pass,
 mindspore 2.8.0 (python bench scripts iterating create_tuple_iterator(output_numpy=True)):
     this pipeline (GeneratorDataset of paths, decode in a Python map)   1,500 img/s
+    (decoding with PIL instead of vision.Decode measured the same, 1,313 against 1,209)
     the tutorial's C++ Decode inside the map (a bad file stops it)      2,300 img/s
     ImageFolderDataset(decode=True) with a SubsetSampler                4,600 img/s
     GeneratorDataset reading through the reference `load_image`           500 img/s
@@ -26,19 +27,21 @@ import warnings
 import mindspore.dataset as ds
 import mindspore.dataset.vision as vision
 import numpy as np
+from PIL import Image
 
 from parity.common.datasets import epoch_order, scan_images
 
-_DECODE = vision.Decode()
-
-
 def _decode_or_skip(path):
-    """Read and decode one file with the tutorial's C++ decoder; flag it if unreadable."""
+    """Read and decode one file as RGB; flag it if unreadable.
+
+    Decoded with PIL, not the tutorial's vision.Decode: on a corrupt file that one writes
+    the file's bytes to ./abnormal_image.<ext> in the working directory."""
     path = str(path)
     try:
-        return _DECODE(np.fromfile(path, dtype=np.uint8)), np.bool_(True)
-    except (OSError, RuntimeError, ValueError):
-        warnings.warn(f"skipping unreadable image {path} (MindSpore's vision.Decode failed)", RuntimeWarning)
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB")), np.bool_(True)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        warnings.warn(f"skipping unreadable image {path} (PIL could not decode it)", RuntimeWarning)
         return np.zeros((1, 1, 3), np.uint8), np.bool_(False)
 
 

@@ -146,7 +146,8 @@ def test_embedded_digits_written_once_and_reused(digits_root):
 # ---- the two pipelines against the reference ----
 
 @pytest.mark.parametrize("epoch", [0, 1])
-def test_pipelines_follow_epoch_order_and_match_the_reference(faces, epoch):
+def test_pipelines_follow_epoch_order_and_match_the_reference(faces, epoch, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)   # MindSpore's own vision.Decode would leave ./abnormal_image.jpg
     expected = np.stack([load_image(p, 64, 3) for p in readable_in_order(faces, 5, epoch)])
     with pytest.warns(RuntimeWarning, match="broken.jpg"):
         dataset, ms = ms_batches(faces, batch_size=8, seed=5, epoch=epoch, num_workers=2)
@@ -163,6 +164,7 @@ def test_pipelines_follow_epoch_order_and_match_the_reference(faces, epoch):
     assert np.array_equal(pt, expected)                     # torch reads through the reference
     assert np.abs(ms - expected).max() <= MS_RESIZE_DOWN_BOUND
     assert np.abs(ms - expected).mean() < 0.01
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_pipelines_agree_on_grayscale_digits(few_digits):
