@@ -1,6 +1,9 @@
 """Adversarial losses; the definition and its reasons are in parity/common/losses.py."""
+from typing import Callable, NamedTuple
+
 import torch
 
+from parity.common.configs import get_config
 from parity.common.losses import BCE_EPS, FAKE_LABEL, REAL_LABEL
 
 
@@ -20,3 +23,59 @@ def discriminator_loss(d_real, d_fake):
 
 def generator_loss(d_fake):
     return bce(d_fake, REAL_LABEL)
+
+
+def cross_entropy(logits, labels):
+    """Mean cross-entropy of class logits (log-softmax applied once) against integer labels.
+
+    Written out like the MindSpore twin's rather than F.cross_entropy (the same formula)."""
+    one_hot = torch.nn.functional.one_hot(labels.long(), logits.shape[1]).to(logits.dtype)
+    return -torch.mean(torch.sum(one_hot * torch.log_softmax(logits, dim=1), 1))
+
+
+def generated_class(logits):
+    """Labels of the extra class, index num_classes (the last): "generated"."""
+    return torch.full((logits.shape[0],), logits.shape[1] - 1, dtype=torch.int64, device=logits.device)
+
+
+def sgan_adversarial_loss(d_real, d_fake, labels=None):
+    """(real, fake, mean) of the adversarial head of an sgan D."""
+    return discriminator_loss(d_real[0], d_fake[0])
+
+
+def sgan_class_loss(d_real, d_fake, labels):
+    """(real, fake, mean) of the class head: real images their labels, fake ones the extra class."""
+    real_loss = cross_entropy(d_real[1], labels)
+    fake_loss = cross_entropy(d_fake[1], generated_class(d_fake[1]))
+    return real_loss, fake_loss, (real_loss + fake_loss) / 2
+
+
+def sgan_discriminator_loss(d_real, d_fake, labels):
+    """(loss on real, loss on fake, their mean), each the mean of the adversarial and class terms."""
+    real_adv, fake_adv, _ = sgan_adversarial_loss(d_real, d_fake)
+    real_cls, fake_cls, _ = sgan_class_loss(d_real, d_fake, labels)
+    real_loss = (real_adv + real_cls) / 2
+    fake_loss = (fake_adv + fake_cls) / 2
+    return real_loss, fake_loss, (real_loss + fake_loss) / 2
+
+
+def sgan_generator_loss(d_fake):
+    return bce(d_fake[0], REAL_LABEL)
+
+
+class Losses(NamedTuple):
+    discriminator_loss: Callable   # (d(real), d(fake), labels=None) -> (real, fake, loss)
+    generator_loss: Callable       # d(G(z)) -> loss
+    parts: dict                    # name -> (d(real), d(fake), labels) -> (real, fake, mean)
+
+
+LOSSES = {
+    "bce": Losses(lambda d_real, d_fake, labels=None: discriminator_loss(d_real, d_fake), generator_loss, {}),
+    "sgan": Losses(sgan_discriminator_loss, sgan_generator_loss,
+                   {"adversarial": sgan_adversarial_loss, "class": sgan_class_loss}),
+}
+
+
+def for_model(name):
+    """The losses of model `name`, called the same way for every model."""
+    return LOSSES[get_config(name).loss]

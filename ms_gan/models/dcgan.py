@@ -7,6 +7,7 @@ from mindspore import nn
 
 from parity.common.configs import BATCHNORM_EPS, BATCHNORM_MOMENTUM, DCGAN
 from ms_gan.init import apply_init_spec
+from ms_gan.models.layers import Tanh  # not nn.Tanh: approximate on CPU (layers.py)
 
 
 def batch_norm(features):
@@ -35,7 +36,7 @@ class Generator(nn.Cell):
             up(ngf * 8, ngf * 4, 2, 1), batch_norm(ngf * 4), nn.ReLU(),       # 8x8
             up(ngf * 4, ngf * 2, 2, 1), batch_norm(ngf * 2), nn.ReLU(),       # 16x16
             up(ngf * 2, ngf, 2, 1), batch_norm(ngf), nn.ReLU(),               # 32x32
-            up(ngf, nc, 2, 1), nn.Tanh(),                                     # 64x64
+            up(ngf, nc, 2, 1), Tanh(),                                        # 64x64
         )
         apply_init_spec(self, DCGAN.init)
 

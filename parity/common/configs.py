@@ -1,12 +1,15 @@
 """Model configurations: one entry per model name the command lines take."""
 from dataclasses import dataclass, field
 
-from .init_spec import DCGAN_INIT, InitSpec
+from .init_spec import DCGAN_CONV_TORCH_DEFAULT_INIT, DCGAN_INIT, TORCH_DEFAULT_INIT, InitSpec
 
 # PyTorch's convention: the weight of the *new* batch statistic in the running average.
 # MindSpore's BatchNorm takes 1 - this (the weight of the old value): see PORTING_NOTES.md.
 BATCHNORM_MOMENTUM = 0.1
 BATCHNORM_EPS = 1e-5
+# Seeds 003/004 write BatchNorm2d(128, 0.8): the second positional argument is eps in both
+# frameworks, not momentum (PORTING_NOTES.md).
+SEED_BATCHNORM_EPS = 0.8
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,11 @@ class ModelConfig:
     init: InitSpec
     generator_kwargs: dict = field(default_factory=dict)
     discriminator_kwargs: dict = field(default_factory=dict)
+    loss: str = "bce"            # "bce": D(x) is a probability; "sgan": D(x) is (probability, class logits)
+    num_classes: int = 0         # real classes of the sgan class head (it has num_classes + 1 outputs)
+    noise: str = "normal"        # the training noise: N(0, 1) of noise_shape
+    seed: str = ""               # the tutorial the model follows (/work/shared/seeds)
+    fixes: tuple = ()            # the seed's bugs this port fixes
 
 
 DCGAN = ModelConfig(
@@ -28,7 +36,66 @@ DCGAN = ModelConfig(
     discriminator_kwargs={"ndf": 64, "nc": 3},
 )
 
-MODELS = {config.name: config for config in (DCGAN,)}
+GAN = ModelConfig(
+    name="gan",
+    noise_shape=(100,),
+    image_shape=(1, 28, 28),
+    init=TORCH_DEFAULT_INIT,     # the seed relies on PyTorch's default init
+    generator_kwargs={"latent_dim": 100, "img_shape": (1, 28, 28)},
+    discriminator_kwargs={"img_shape": (1, 28, 28)},
+    seed="002",
+    fixes=("G returns (N, 1, 28, 28) images, not (N, 28, 28): the shape D and the data use",),
+)
+
+GAN_BN = ModelConfig(
+    name="gan_bn",
+    noise_shape=(100,),
+    image_shape=(1, 32, 32),
+    init=TORCH_DEFAULT_INIT,     # seed 004 applies no init function
+    generator_kwargs={"latent_dim": 100, "img_shape": (1, 32, 32)},
+    discriminator_kwargs={"img_shape": (1, 32, 32)},
+    seed="004 --type GAN",
+)
+
+CNN_GAN = ModelConfig(
+    name="cnn_gan",
+    noise_shape=(100,),
+    image_shape=(1, 32, 32),
+    init=TORCH_DEFAULT_INIT,     # seed 004 applies no init function
+    generator_kwargs={"latent_dim": 100, "img_shape": (1, 32, 32)},
+    discriminator_kwargs={"img_shape": (1, 32, 32)},
+    seed="004 --type DCGAN",
+)
+
+DCGAN_MNIST = ModelConfig(
+    name="dcgan_mnist",
+    noise_shape=(100,),
+    image_shape=(1, 28, 28),
+    init=TORCH_DEFAULT_INIT,     # seed 000 applies no init function
+    generator_kwargs={"latent_dim": 100},
+    discriminator_kwargs={},
+    seed="000",
+    fixes=("D's dropout is a module (nn.Dropout2d), not F.dropout2d: eval mode turns it off",),
+)
+
+SGAN = ModelConfig(
+    name="sgan",
+    noise_shape=(100,),
+    image_shape=(1, 32, 32),
+    init=DCGAN_CONV_TORCH_DEFAULT_INIT,   # the seed's weights_init_normal
+    generator_kwargs={"latent_dim": 100, "img_shape": (1, 32, 32)},
+    discriminator_kwargs={"img_shape": (1, 32, 32), "num_classes": 10},
+    loss="sgan",
+    num_classes=10,
+    seed="003",
+    fixes=("no Softmax before the cross-entropy: D's class head returns logits, the loss applies "
+           "log-softmax once",
+           "noise is N(0, 1) (the seed draws torch.rand, uniform on [0, 1))",
+           "the unused label_emb is dropped",
+           "BatchNorm beta starts at 0 (the seed's normal_(bias, 0.0) draws N(0, 1))"),
+)
+
+MODELS = {config.name: config for config in (DCGAN, GAN, GAN_BN, CNN_GAN, DCGAN_MNIST, SGAN)}
 
 
 def get_config(name):

@@ -107,3 +107,10 @@ def draw_running_stats(inventory, seed):
             stats[f"{layer_name}.moving_mean"] = rng.normal(0.0, 0.5, features).astype(np.float32)
             stats[f"{layer_name}.moving_variance"] = rng.uniform(0.5, 2.0, features).astype(np.float32)
     return stats
+
+
+# Seed 003's weights_init_normal: conv weights N(0, 0.02) and BatchNorm gamma N(1, 0.02)
+# as in DCGAN_INIT; what it leaves alone (conv biases, Linear layers) keeps PyTorch's
+# default. The seed writes `normal_(bn.bias, 0.0)` (std defaults to 1!) where its source,
+# PyTorch-GAN, has `constant_(bn.bias, 0.0)`: beta 0 here, as in DCGAN_INIT.
+DCGAN_CONV_TORCH_DEFAULT_INIT = {**TORCH_DEFAULT_INIT, **DCGAN_INIT}

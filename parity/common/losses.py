@@ -11,7 +11,36 @@ The formula has a finite gradient everywhere on [0, 1].
 
 The discriminator's loss is the mean of its loss on real (label 1) and fake (label 0)
 images, as in the MindSpore tutorial; the generator's is bce(D(G(z)), 1).
+
+sgan (seeds/003): D returns (probability of real, class logits over num_classes + 1
+classes, the last one, index num_classes, meaning "generated"). With
+
+    ce(logits, c) = -mean(log_softmax(logits)[i, c_i])      (log-softmax applied once)
+
+    adversarial: real_adv = bce(p_real, 1)              fake_adv = bce(p_fake, 0)
+    class:       real_cls = ce(logits_real, labels)     fake_cls = ce(logits_fake, num_classes)
+    D:           real = (real_adv + real_cls) / 2       fake = (fake_adv + fake_cls) / 2
+                 loss = (real + fake) / 2
+    G:           bce(p_fake, 1)                          (the class head does not enter)
+
+as in the seed, except that the seed put nn.Softmax before nn.CrossEntropyLoss, which
+applies log-softmax again: it computed ce(softmax(logits), c), whose gradient is squashed
+and whose value cannot fall below log(K) - log(1 + (K-1)/e) (about 1.46 for K=11).
+Both twins compute the log-softmax themselves, the same way, and take the class label
+by a one-hot product.
+
+Every model's losses are driven the same way (ms_gan.losses.for_model(name),
+torch_gan.losses.for_model(name)):
+
+    discriminator_loss(d(real), d(fake), labels=None) -> (loss on real, loss on fake, loss)
+    generator_loss(d(G(z))) -> loss
+
+and `parts` names the terms of D's loss that the parity check compares on their own
+(sgan: "adversarial" and "class", each returning (real, fake, mean) like D's loss).
 """
 BCE_EPS = 1e-12
 REAL_LABEL = 1.0
 FAKE_LABEL = 0.0
+
+# ModelConfig.loss -> what D returns: "bce" a probability, "sgan" (probability, class logits).
+LOSS_KINDS = ("bce", "sgan")

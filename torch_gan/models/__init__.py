@@ -2,9 +2,10 @@
 from parity.common.configs import get_config
 from torch_gan.init import init_from_seed
 
-from . import dcgan
+from . import cnn_gan, dcgan, dcgan_mnist, gan, gan_bn, sgan
 
-_MODULES = {"dcgan": dcgan}
+_MODULES = {"dcgan": dcgan, "gan": gan, "gan_bn": gan_bn, "cnn_gan": cnn_gan,
+            "dcgan_mnist": dcgan_mnist, "sgan": sgan}
 
 
 def build(name, seed=None):
