@@ -1,8 +1,14 @@
 """`python -m parity check MODEL`: the same weights and inputs through both twins.
 
-Compares, in this order: outputs in eval mode; outputs in train mode and the BatchNorm
-running statistics that one train-mode forward leaves; D's loss on real and fake and
-G's loss; the gradient of every trainable parameter of both networks.
+Compares, in this order: outputs in eval mode (every head of D); outputs in train mode
+and the BatchNorm running statistics that one train-mode forward leaves; D's loss on real
+and fake (and, for models whose D loss has parts, such as sgan's adversarial and class
+terms, each part) and G's loss; the gradient of every trainable parameter of both
+networks under each of those losses.
+
+Dropout cannot share a random stream across frameworks (PORTING_NOTES.md): in the check's
+parity mode the twins' dropout layers stay in eval mode (off) while the rest, BatchNorm
+included, runs in train mode; the check then says so in its notes.
 """
 import mindspore as ms
 import numpy as np
@@ -16,7 +22,7 @@ from ms_gan.device import use_device as use_ms_device
 from ms_gan.init import layer_inventory, load_arrays as ms_load, state_arrays as ms_state
 from parity.common.configs import get_config
 from parity.common.init_spec import draw_running_stats
-from parity.report import compare
+from parity.report import Check, compare
 from torch_gan.init import load_arrays as torch_load, state_arrays as torch_state
 
 OUTPUT_TOL = 1e-5   # absolute, float32 outputs and losses
@@ -26,11 +32,24 @@ GRAD_TOL = 1e-4     # relative to the largest gradient of that parameter
 TORCH_DEVICE_FOR = {"CPU": "cpu", "GPU": "cuda", "Ascend": "cpu"}
 
 
-class Twins:
-    """One model's generator and discriminator in both frameworks, with equal weights."""
+MS_DROPOUTS = (ms.nn.Dropout, ms.nn.Dropout1d, ms.nn.Dropout2d, ms.nn.Dropout3d)
+TORCH_DROPOUTS = (torch.nn.modules.dropout._DropoutNd,)
 
-    def __init__(self, model, seed, device="CPU"):
+
+def _layers(net, types):
+    named = net.cells_and_names() if isinstance(net, ms.nn.Cell) else net.named_modules()
+    return [(name, layer) for name, layer in named if isinstance(layer, types)]
+
+
+class Twins:
+    """One model's generator and discriminator in both frameworks, with equal weights.
+
+    With `dropout_off` (the parity mode), `set_train(True)` leaves dropout layers in eval
+    mode: their masks come from each framework's own RNG and can never match."""
+
+    def __init__(self, model, seed, device="CPU", dropout_off=True):
         self.config = get_config(model)
+        self.dropout_off = dropout_off
         self.ms_device = use_ms_device(device)
         self.torch_device = torch.device(TORCH_DEVICE_FOR[self.ms_device])
         self.ms_g, self.ms_d = ms_gan.models.build(model, seed=seed)
@@ -50,6 +69,16 @@ class Twins:
         for ms_net, torch_net in self.pairs().values():
             ms_net.set_train(mode)
             torch_net.train(mode)
+            if self.dropout_off:
+                for _, cell in _layers(ms_net, MS_DROPOUTS):
+                    cell.set_train(False)
+                for _, module in _layers(torch_net, TORCH_DROPOUTS):
+                    module.eval()
+
+    def dropout_layers(self):
+        """["G name", "D name", ...] of the dropout layers (MindSpore's names)."""
+        return [f"{net} {name}" for net, (ms_net, _) in self.pairs().items()
+                for name, _ in _layers(ms_net, MS_DROPOUTS)]
 
     def ms_tensor(self, array):
         return ms.Tensor(array)
@@ -62,36 +91,51 @@ def _np(tensor):
     return tensor.asnumpy() if isinstance(tensor, ms.Tensor) else tensor.detach().cpu().numpy()
 
 
-def _ms_losses_and_grads(twins, real, fake, z):
+def _d_objectives(losses):
+    """[(loss name prefix, gradient row prefix, fn)]: D's loss, then each of its parts."""
+    return [("D", "D", losses.discriminator_loss)] + [
+        (f"D {part}", f"D {part}-loss", fn) for part, fn in losses.parts.items()]
+
+
+def _ms_losses_and_grads(twins, real, fake, z, labels=None):
     g, d = twins.ms_g, twins.ms_d
+    model_losses = ms_gan.losses.for_model(twins.config.name)
     d_params = [p for p in d.trainable_params()]
     g_params = [p for p in g.trainable_params()]
+    ms_labels = None if labels is None else twins.ms_tensor(labels)
+    losses, grads = {}, {}
+    for prefix, grad_prefix, fn in _d_objectives(model_losses):
+        def d_objective(real, fake, fn=fn):
+            real_loss, fake_loss, loss = fn(d(real), d(fake), ms_labels)
+            return loss, real_loss, fake_loss
 
-    def d_objective(real, fake):
-        real_loss, fake_loss, loss = ms_gan.losses.discriminator_loss(d(real), d(fake))
-        return loss, real_loss, fake_loss
+        (d_loss, real_loss, fake_loss), d_grads = ms.value_and_grad(d_objective, None, d_params, has_aux=True)(
+            twins.ms_tensor(real), twins.ms_tensor(fake))
+        losses.update({f"{prefix} loss real": real_loss, f"{prefix} loss fake": fake_loss, f"{prefix} loss": d_loss})
+        grads[grad_prefix] = [_np(x) for x in d_grads]
 
     def g_objective(z):
-        return ms_gan.losses.generator_loss(d(g(z)))
+        return model_losses.generator_loss(d(g(z)))
 
-    (d_loss, real_loss, fake_loss), d_grads = ms.value_and_grad(d_objective, None, d_params, has_aux=True)(
-        twins.ms_tensor(real), twins.ms_tensor(fake))
-    g_loss, g_grads = ms.value_and_grad(g_objective, None, g_params)(twins.ms_tensor(z))
-    losses = {"D loss real": real_loss, "D loss fake": fake_loss, "D loss": d_loss, "G loss": g_loss}
-    return ({k: _np(v) for k, v in losses.items()},
-            {"D": [_np(x) for x in d_grads], "G": [_np(x) for x in g_grads]})
+    losses["G loss"], g_grads = ms.value_and_grad(g_objective, None, g_params)(twins.ms_tensor(z))
+    grads["G"] = [_np(x) for x in g_grads]
+    return {k: _np(v) for k, v in losses.items()}, grads
 
 
-def _torch_losses_and_grads(twins, real, fake, z):
+def _torch_losses_and_grads(twins, real, fake, z, labels=None):
     g, d = twins.torch_g, twins.torch_d
-    real_loss, fake_loss, d_loss = torch_gan.losses.discriminator_loss(
-        d(twins.torch_tensor(real)), d(twins.torch_tensor(fake)))
-    d_grads = torch.autograd.grad(d_loss, [p for p in d.parameters() if p.requires_grad])
-    g_loss = torch_gan.losses.generator_loss(d(g(twins.torch_tensor(z))))
-    g_grads = torch.autograd.grad(g_loss, [p for p in g.parameters() if p.requires_grad])
-    losses = {"D loss real": real_loss, "D loss fake": fake_loss, "D loss": d_loss, "G loss": g_loss}
-    return ({k: _np(v) for k, v in losses.items()},
-            {"D": [_np(x) for x in d_grads], "G": [_np(x) for x in g_grads]})
+    model_losses = torch_gan.losses.for_model(twins.config.name)
+    torch_labels = None if labels is None else twins.torch_tensor(labels)
+    losses, grads = {}, {}
+    for prefix, grad_prefix, fn in _d_objectives(model_losses):
+        real_loss, fake_loss, d_loss = fn(d(twins.torch_tensor(real)), d(twins.torch_tensor(fake)), torch_labels)
+        # a part of D's loss leaves the other head's parameters out: their gradient is 0
+        grads[grad_prefix] = [_np(x) for x in torch.autograd.grad(
+            d_loss, [p for p in d.parameters() if p.requires_grad], allow_unused=True, materialize_grads=True)]
+        losses.update({f"{prefix} loss real": real_loss, f"{prefix} loss fake": fake_loss, f"{prefix} loss": d_loss})
+    losses["G loss"] = model_losses.generator_loss(d(g(twins.torch_tensor(z))))
+    grads["G"] = [_np(x) for x in torch.autograd.grad(losses["G loss"], [p for p in g.parameters() if p.requires_grad])]
+    return {k: _np(v) for k, v in losses.items()}, grads
 
 
 def _trainable_names(ms_net):
@@ -111,20 +155,38 @@ def draw_inputs(config, batch, seed):
     return z, real
 
 
+def draw_labels(config, batch, seed):
+    """Class labels of the real images for models with a class head (sgan), else None."""
+    if not config.num_classes:
+        return None
+    return np.random.default_rng(seed).integers(0, config.num_classes, batch).astype(np.int32)
+
+
+# Names of a network's outputs when it returns several (sgan's D: probability, class logits).
+HEAD_NAMES = ("output", "class logits")
+
+
+def _heads(out):
+    outs = out if isinstance(out, tuple) else (out,)
+    return [(HEAD_NAMES[i], _np(o)) for i, o in enumerate(outs)]
+
+
 def forward_checks(twins, z, real):
-    """Outputs of G and D in eval mode, then in train mode, and the running statistics
-    one train-mode forward leaves. Returns (checks, G's train-mode output from MindSpore)."""
+    """Outputs of G and D (every head) in eval mode, then in train mode, and the running
+    statistics one train-mode forward leaves. Returns (checks, G's train-mode output
+    from MindSpore)."""
     inputs = {"G": z, "D": real}
     checks = []
     for mode in ("eval", "train"):
         twins.set_train(mode == "train")
         for net, (ms_net, torch_net) in twins.pairs().items():
             x = inputs[net]
-            out_ms = _np(ms_net(twins.ms_tensor(x)))
-            out_torch = _np(torch_net(twins.torch_tensor(x)))
-            checks.append(compare(f"{net} output, {mode} mode", out_ms, out_torch, OUTPUT_TOL))
+            heads_ms = _heads(ms_net(twins.ms_tensor(x)))
+            heads_torch = _heads(torch_net(twins.torch_tensor(x)))
+            for (head, out_ms), (_, out_torch) in zip(heads_ms, heads_torch):
+                checks.append(compare(f"{net} {head}, {mode} mode", out_ms, out_torch, OUTPUT_TOL))
             if net == "G" and mode == "train":
-                fake = out_ms
+                fake = heads_ms[0][1]
     for net, (ms_net, torch_net) in twins.pairs().items():
         ms_stats, torch_stats = ms_state(ms_net), torch_state(torch_net)
         for name in ms_stats:
@@ -183,12 +245,49 @@ def kink_crossings(twins, z, real, fake):
     return crossings
 
 
+def biases_before_batchnorm(torch_net, x):
+    """Names of the biases whose gradient is exactly 0 in train mode: of a Linear/Conv
+    layer whose output goes straight into a BatchNorm over the same features (the batch
+    mean subtracts any per-feature constant). Found from the order the layers run in."""
+    calls = []
+    leaves = [(name, m) for name, m in torch_net.named_modules() if not list(m.children())]
+    handles = [m.register_forward_hook((lambda name: lambda m, i, o: calls.append((name, m)))(name))
+               for name, m in leaves]
+    was_training = torch_net.training
+    try:
+        torch_net.eval()            # the same order, without touching the running statistics
+        with torch.no_grad():
+            torch_net(x)
+    finally:
+        torch_net.train(was_training)
+        for handle in handles:
+            handle.remove()
+    return [f"{name}.bias" for (name, layer), (_, after) in zip(calls, calls[1:])
+            if isinstance(after, torch.nn.modules.batchnorm._BatchNorm)
+            and getattr(layer, "bias", None) is not None and layer.bias.shape == (after.num_features,)]
+
+
+def _compare_zero(name, ms_grad, torch_grad, scale):
+    """A gradient that is 0 in exact arithmetic: both frameworks' values must be float32
+    residue, at most GRAD_TOL of `scale` (the largest gradient of the layer's weight). Their
+    ratio to each other is residue over residue and means nothing."""
+    a, b = np.asarray(ms_grad, np.float64), np.asarray(torch_grad, np.float64)
+    size = max(float(np.abs(a).max()), float(np.abs(b).max()))
+    rel = size / scale if scale > 0 else (0.0 if size == 0 else float("inf"))
+    passed = bool(np.isfinite(a).all() and np.isfinite(b).all() and rel <= GRAD_TOL)
+    return Check(name, float(np.abs(a - b).max()), rel, GRAD_TOL, "rel", passed)
+
+
 def check_twins(twins, batch=8, seed=0, notes=None):
     """Run every comparison on given twins (weights as they are, running statistics
     made non-trivial from `seed`). Inputs are redrawn while float32 rounding puts an
     activation on opposite sides of a ReLU kink in the two frameworks; what was
     redrawn and why is appended to `notes`."""
     notes = [] if notes is None else notes
+    if twins.dropout_off and twins.dropout_layers():
+        notes.append("dropout (" + ", ".join(twins.dropout_layers()) + ") is off in the train-mode "
+                     "comparisons, BatchNorm in train mode: the frameworks' dropout masks come from "
+                     "different RNGs and cannot match")
     for draw in range(MAX_INPUT_DRAWS):
         twins.randomize_running_stats(seed + 2)
         z, real = draw_inputs(twins.config, batch, [seed + 4, draw])
@@ -201,13 +300,28 @@ def check_twins(twins, batch=8, seed=0, notes=None):
             for layer, (n, size) in crossings.items())
             + (": float32 rounding at a kink, inputs redrawn" if draw + 1 < MAX_INPUT_DRAWS else ""))
 
-    ms_losses, ms_grads = _ms_losses_and_grads(twins, real, fake, z)
-    torch_losses, torch_grads = _torch_losses_and_grads(twins, real, fake, z)
+    labels = draw_labels(twins.config, batch, [seed + 5, draw])
+    ms_losses, ms_grads = _ms_losses_and_grads(twins, real, fake, z, labels)
+    torch_losses, torch_grads = _torch_losses_and_grads(twins, real, fake, z, labels)
     for name in ms_losses:
         checks.append(compare(name, ms_losses[name], torch_losses[name], OUTPUT_TOL))
-    for net, (ms_net, _) in twins.pairs().items():
-        for name, ms_grad, torch_grad in zip(_trainable_names(ms_net), ms_grads[net], torch_grads[net]):
-            checks.append(compare(f"{net} grad {name}", ms_grad, torch_grad, GRAD_TOL, measure="rel"))
+    names = {"D": _trainable_names(twins.ms_d), "G": _trainable_names(twins.ms_g)}
+    zero = {"G": biases_before_batchnorm(twins.torch_g, twins.torch_tensor(z)),
+            "D": biases_before_batchnorm(twins.torch_d, twins.torch_tensor(real))}
+    if zero["G"] or zero["D"]:
+        notes.append("exactly 0 in train mode, so compared as zero (both frameworks' values at most "
+                     f"{GRAD_TOL:g} of the largest gradient of the layer's weight): the gradients of "
+                     + ", ".join(f"{net} {name}" for net in zero for name in zero[net])
+                     + ", biases feeding straight into a BatchNorm")
+    for prefix in ms_grads:
+        net = prefix[0]
+        torch_by_name = dict(zip(names[net], torch_grads[prefix]))
+        for name, ms_grad, torch_grad in zip(names[net], ms_grads[prefix], torch_grads[prefix]):
+            if name in zero[net]:
+                scale = float(np.abs(torch_by_name[name[:-len("bias")] + "weight"]).max())
+                checks.append(_compare_zero(f"{prefix} grad {name} (= 0)", ms_grad, torch_grad, scale))
+            else:
+                checks.append(compare(f"{prefix} grad {name}", ms_grad, torch_grad, GRAD_TOL, measure="rel"))
     return checks
 
 

@@ -25,7 +25,7 @@ classes, the last one, index num_classes, meaning "generated"). With
 
 as in the seed, except that the seed put nn.Softmax before nn.CrossEntropyLoss, which
 applies log-softmax again: it computed ce(softmax(logits), c), whose gradient is squashed
-and whose value cannot fall below log(K) - log(1 + (K-1)/e) (about 1.46 for K=11).
+and whose value cannot fall below log(1 + (K-1)/e) (about 1.54 for K = 11 classes).
 Both twins compute the log-softmax themselves, the same way, and take the class label
 by a one-hot product.
 

@@ -1,0 +1,278 @@
+"""The seed GANs other than dcgan: parity checks, seeded init, shapes, losses, and a
+negative control for each concern the ports add (eps 0.8, softmax before CE, dropout,
+LeakyReLU slope, MindSpore's tanh, biases before BatchNorm)."""
+import mindspore as ms
+import numpy as np
+import pytest
+import torch
+
+import ms_gan.init
+import ms_gan.losses
+import ms_gan.models
+import torch_gan.init
+import torch_gan.losses
+import torch_gan.models
+from ms_gan.models.layers import Tanh as MsTanh
+from parity.check import (Twins, biases_before_batchnorm, check_twins, draw_inputs, forward_checks,
+                          kink_crossings, run_check)
+from parity.common.configs import get_config
+from parity.common.init_spec import FanInUniform, Normal, TORCH_DEFAULT_INIT
+
+MODELS = ("gan", "gan_bn", "cnn_gan", "dcgan_mnist", "sgan")
+CHECK_BATCH, CHECK_SEED = 4, 1
+
+
+@pytest.fixture(scope="module")
+def checked():
+    results = {}
+
+    def get(name):
+        if name not in results:
+            notes = []
+            results[name] = (run_check(name, batch=CHECK_BATCH, seed=CHECK_SEED, notes=notes), notes)
+        return results[name]
+    return get
+
+
+def _failed(checks):
+    return {c.name for c in checks if not c.passed}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_check_passes(checked, name):
+    checks, _ = checked(name)
+    assert not _failed(checks), [c for c in checks if not c.passed]
+    assert any(c.max_abs > 0 for c in checks)   # compared values are real, not equal by construction
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_table_lists_outputs_losses_and_every_gradient(checked, name):
+    checks, _ = checked(name)
+    names = [c.name for c in checks]
+    for expected in ("G output, eval mode", "D output, eval mode", "G output, train mode",
+                     "D output, train mode", "D loss real", "D loss fake", "D loss", "G loss"):
+        assert expected in names
+    g, d = ms_gan.models.build(name, seed=0)
+    g_params = [n for n, p in g.parameters_and_names() if p.requires_grad]
+    d_params = [n for n, p in d.parameters_and_names() if p.requires_grad]
+    grad_rows = [n.split(" (")[0] for n in names if " grad " in n]
+    d_prefixes = ["D"] + (["D adversarial-loss", "D class-loss"] if name == "sgan" else [])
+    assert grad_rows == [f"{prefix} grad {p}" for prefix in d_prefixes for p in d_params] + [
+        f"G grad {p}" for p in g_params]
+    stats = [n for n, p in [*g.parameters_and_names(), *d.parameters_and_names()] if "moving_" in n]
+    assert sum("after a train step" in n for n in names) == len(stats)
+
+
+def test_sgan_compares_both_heads_and_both_losses(checked):
+    checks, notes = checked("sgan")
+    names = {c.name for c in checks}
+    assert {"D class logits, eval mode", "D class logits, train mode", "D adversarial loss",
+            "D class loss real", "D class loss fake", "D class loss"} <= names
+    rows = {c.name: c for c in checks}
+    # each part's gradient reaches only its own head
+    assert rows["D adversarial-loss grad aux_layer.0.weight"].max_abs == 0
+    assert rows["D class-loss grad adv_layer.0.weight"].max_abs == 0
+    assert rows["D class-loss grad aux_layer.0.weight"].max_abs > 0
+    assert any(n.startswith("dropout (D conv_blocks.2") for n in notes)
+
+
+def test_models_without_batchnorm_have_no_statistics_rows(checked):
+    checks, _ = checked("gan")
+    assert not [c for c in checks if "moving_" in c.name]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_seeded_init_is_bit_equal_across_frameworks(name):
+    for ms_net, torch_net in zip(ms_gan.models.build(name, seed=7), torch_gan.models.build(name, seed=7)):
+        assert ms_gan.init.layer_inventory(ms_net) == torch_gan.init.layer_inventory(torch_net)
+        ms_arrays, torch_arrays = ms_gan.init.state_arrays(ms_net), torch_gan.init.state_arrays(torch_net)
+        assert sorted(ms_arrays) == sorted(torch_arrays)
+        for key in ms_arrays:
+            np.testing.assert_array_equal(ms_arrays[key], torch_arrays[key], err_msg=key)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_output_shapes(name):
+    config = get_config(name)
+    z = np.random.default_rng(0).standard_normal((3, *config.noise_shape)).astype(np.float32)
+    ms_g, ms_d = ms_gan.models.build(name)
+    torch_g, torch_d = torch_gan.models.build(name)
+    assert ms_g(ms.Tensor(z)).shape == (3, *config.image_shape)
+    assert tuple(torch_g(torch.from_numpy(z)).shape) == (3, *config.image_shape)
+    images = np.zeros((3, *config.image_shape), np.float32)
+    ms_out, torch_out = ms_d(ms.Tensor(images)), torch_d(torch.from_numpy(images))
+    expected = [(3, 1), (3, config.num_classes + 1)] if config.loss == "sgan" else [(3, 1)]
+    ms_out = ms_out if isinstance(ms_out, tuple) else (ms_out,)
+    torch_out = torch_out if isinstance(torch_out, tuple) else (torch_out,)
+    assert [tuple(o.shape) for o in ms_out] == [tuple(o.shape) for o in torch_out] == expected
+
+
+def test_init_follows_the_seeds():
+    """MLPs and seed 004 / 000: PyTorch's default; sgan: weights_init_normal on conv and BN only."""
+    assert get_config("gan").init is TORCH_DEFAULT_INIT
+    sgan = get_config("sgan").init
+    assert sgan[("conv", "weight")] == Normal(0.0, 0.02) and sgan[("batchnorm", "gamma")] == Normal(1.0, 0.02)
+    assert isinstance(sgan[("linear", "weight")], FanInUniform) and isinstance(sgan[("conv", "bias")], FanInUniform)
+    torch.manual_seed(0)
+    _, d = torch_gan.models.build("sgan")
+    assert abs(d.conv_blocks[3].weight.std().item() - 0.02) < 2e-3
+    bound = 1 / np.sqrt(512)
+    assert d.aux_layer[0].weight.abs().max().item() <= bound and d.aux_layer[0].weight.std().item() > 0.5 * bound
+    ms.set_seed(0)
+    ms_g, _ = ms_gan.models.build("gan_bn")   # MindSpore's own RNG, PyTorch's distribution
+    weight = ms_g.model[2].weight.asnumpy()
+    assert np.abs(weight).max() <= 1 / np.sqrt(128) and weight.std() == pytest.approx(1 / np.sqrt(128 * 3), rel=0.05)
+
+
+def test_configs_record_the_seed_fixes():
+    sgan = get_config("sgan")
+    assert sgan.noise == "normal" and sgan.loss == "sgan" and sgan.num_classes == 10
+    assert any("Softmax" in fix for fix in sgan.fixes) and any("torch.rand" in fix for fix in sgan.fixes)
+    assert any("Dropout2d" in fix for fix in get_config("dcgan_mnist").fixes)
+    assert {get_config(n).image_shape for n in MODELS} == {(1, 28, 28), (1, 32, 32)}
+
+
+# --- negative controls -------------------------------------------------------------
+
+def test_eps_read_as_momentum_is_caught(monkeypatch):
+    """Seed 004's BatchNorm1d(out, 0.8) is eps=0.8; read as momentum, train-mode outputs
+    and running statistics part."""
+    import ms_gan.models.gan_bn as ms_gan_bn
+
+    def misread_block(in_feat, out_feat, normalize=True):
+        layers = [ms.nn.Dense(in_feat, out_feat)]
+        if normalize:
+            layers.append(ms.nn.BatchNorm1d(out_feat, eps=1e-5, momentum=0.8))
+        return layers + [ms.nn.LeakyReLU(alpha=0.2)]
+
+    twins = Twins("gan_bn", seed=0)
+    monkeypatch.setattr(ms_gan_bn, "block", misread_block)
+    twins.ms_g = ms_gan_bn.Generator()
+    ms_gan.init.init_from_seed(twins.ms_g, get_config("gan_bn").init, 0)
+    failed = _failed(check_twins(twins, batch=4))
+    assert "G output, train mode" in failed and "G output, eval mode" in failed
+    assert "G model.3.moving_mean after a train step" in failed
+    assert not {n for n in failed if n.startswith("D ")} - {"D loss fake", "D loss"}
+
+
+def test_softmax_before_cross_entropy_is_caught():
+    """The seed's aux_layer ends in Softmax and CrossEntropyLoss applies log-softmax again."""
+    twins = Twins("sgan", seed=0)
+    twins.ms_d.aux_layer = ms.nn.SequentialCell(twins.ms_d.aux_layer[0], ms.nn.Softmax(axis=1))
+    failed = _failed(check_twins(twins, batch=4))
+    assert {"D class logits, eval mode", "D class loss real", "D class loss fake", "D loss"} <= failed
+    assert not {n for n in failed if n.startswith(("D adversarial", "G "))}
+
+
+def test_softmax_before_cross_entropy_has_a_floor():
+    logits = np.zeros((2, 11), np.float32)
+    logits[:, 3] = 40.0
+    labels = np.array([3, 3])
+    right = torch_gan.losses.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)).item()
+    twice = torch_gan.losses.cross_entropy(torch.softmax(torch.from_numpy(logits), 1), torch.from_numpy(labels)).item()
+    assert right < 1e-6 and twice == pytest.approx(np.log(1 + 10 / np.e), rel=1e-5)
+
+
+def test_dropout_must_be_off_to_compare():
+    """Without the parity mode, train-mode D outputs part (each framework its own masks)."""
+    failed = _failed(check_twins(Twins("cnn_gan", seed=0, dropout_off=False), batch=4))
+    assert "D output, train mode" in failed and "D output, eval mode" not in failed
+
+
+@pytest.mark.parametrize("framework", ["mindspore", "torch"])
+def test_seed_000_dropout_is_off_in_eval(framework):
+    """The seed's F.dropout2d was on even in eval; the module form is not."""
+    build = ms_gan.models.build if framework == "mindspore" else torch_gan.models.build
+    _, d = build("dcgan_mnist", seed=0)
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 1, 28, 28)).astype(np.float32)
+
+    def run():
+        out = d(ms.Tensor(x)) if framework == "mindspore" else d(torch.from_numpy(x))
+        return out.asnumpy() if framework == "mindspore" else out.detach().numpy()
+    d.set_train(False) if framework == "mindspore" else d.eval()
+    np.testing.assert_array_equal(run(), run())
+    d.set_train(True) if framework == "mindspore" else d.train()
+    assert not np.array_equal(run(), run())
+
+
+def test_mindspore_default_leaky_relu_slope_is_caught():
+    """Seed 002's bare nn.LeakyReLU() is slope 0.01; MindSpore's default alpha is 0.2."""
+    twins = Twins("gan", seed=0)
+    twins.ms_d.mainf[1].alpha = 0.2
+    failed = _failed(check_twins(twins, batch=4))
+    assert "D output, eval mode" in failed and "G output, eval mode" not in failed
+
+
+def test_mindspore_tanh_is_approximate_and_the_twins_do_not_use_it():
+    x = np.linspace(-8, 8, 16001).astype(np.float32)
+    exact = np.tanh(x.astype(np.float64))
+    ms_builtin = ms.nn.Tanh()(ms.Tensor(x)).asnumpy()
+    ours = MsTanh()(ms.Tensor(x)).asnumpy()
+    assert np.abs(ms_builtin - exact).max() > 5e-5            # MindSpore 2.8.0 on CPU: 1.0e-4
+    assert np.abs(ours - exact).max() < 3e-7 and np.abs(ours).max() <= 1.0
+    assert np.abs(torch.tanh(torch.from_numpy(x)).numpy() - exact).max() < 1e-7
+    for name in MODELS + ("dcgan",):
+        g, _ = ms_gan.models.build(name)
+        assert not [n for n, c in g.cells_and_names() if type(c) is ms.nn.Tanh], name
+
+
+def test_biases_before_batchnorm_have_zero_gradient():
+    """Found from the order layers run in (dcgan_mnist's ReLU sits between linear1 and bn1)."""
+    def found(name, net):
+        config = get_config(name)
+        g, d = torch_gan.models.build(name, seed=0)
+        x = torch.zeros(2, *(config.noise_shape if net == "G" else config.image_shape))
+        return biases_before_batchnorm(g if net == "G" else d, x)
+    assert found("gan_bn", "G") == ["model.2.bias", "model.5.bias", "model.8.bias"]
+    assert found("cnn_gan", "G") == found("sgan", "G") == ["conv_blocks.2.bias", "conv_blocks.6.bias"]
+    assert found("dcgan_mnist", "G") == [] and found("cnn_gan", "D") == [] and found("gan", "G") == []
+    # in float64 the gradient of such a bias is 0 to rounding, that of its weight is not
+    g, _ = torch_gan.models.build("gan_bn", seed=0)
+    g = g.double().train()
+    g(torch.randn(4, 100, dtype=torch.float64)).square().sum().backward()
+    assert g.model[2].bias.grad.abs().max() < 1e-12 * g.model[2].weight.grad.abs().max()
+    assert g.model[0].bias.grad.abs().max() > 1e-3 * g.model[0].weight.grad.abs().max()
+
+
+def test_kink_redraw_sees_module_activations_of_the_new_models():
+    """sgan, seed 0, batch 8: one input of G's second LeakyReLU lands within float32
+    rounding of 0, on opposite sides in the two frameworks."""
+    twins = Twins("sgan", seed=0)
+    twins.randomize_running_stats(2)
+    z, real = draw_inputs(twins.config, 8, [4, 0])
+    _, fake = forward_checks(twins, z, real)
+    crossings = kink_crossings(twins, z, real, fake)
+    assert list(crossings) == ["G conv_blocks.8"] and crossings["G conv_blocks.8"][0] == 1
+
+
+# --- losses ------------------------------------------------------------------------
+
+def test_sgan_losses_match_the_seeds_formula_without_the_double_softmax():
+    rng = np.random.default_rng(0)
+    p_real, p_fake = rng.uniform(0.05, 0.95, (2, 6, 1)).astype(np.float32)
+    logits_real, logits_fake = (rng.standard_normal((2, 6, 11)) * 3).astype(np.float32)
+    labels = rng.integers(0, 10, 6)
+    t = torch.from_numpy
+    bce, ce = torch.nn.BCELoss(), torch.nn.CrossEntropyLoss()
+    expected_real = (bce(t(p_real), torch.ones(6, 1)) + ce(t(logits_real), t(labels))) / 2
+    expected_fake = (bce(t(p_fake), torch.zeros(6, 1)) + ce(t(logits_fake), torch.full((6,), 10))) / 2
+    expected = [expected_real.item(), expected_fake.item(), ((expected_real + expected_fake) / 2).item()]
+    torch_losses = torch_gan.losses.for_model("sgan").discriminator_loss(
+        (t(p_real), t(logits_real)), (t(p_fake), t(logits_fake)), t(labels))
+    m = ms.Tensor
+    ms_losses = ms_gan.losses.for_model("sgan").discriminator_loss(
+        (m(p_real), m(logits_real)), (m(p_fake), m(logits_fake)), m(labels.astype(np.int32)))
+    np.testing.assert_allclose([x.item() for x in torch_losses], expected, rtol=1e-6)
+    np.testing.assert_allclose([float(x.asnumpy()) for x in ms_losses], expected, rtol=1e-6)
+    g_loss = ms_gan.losses.for_model("sgan").generator_loss((m(p_fake), m(logits_fake)))
+    assert float(g_loss.asnumpy()) == pytest.approx(bce(t(p_fake), torch.ones(6, 1)).item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("name", MODELS + ("dcgan",))
+def test_every_model_drives_its_losses_the_same_way(name):
+    for losses in (ms_gan.losses.for_model(name), torch_gan.losses.for_model(name)):
+        assert callable(losses.discriminator_loss) and callable(losses.generator_loss)
+    p = torch.full((2, 1), 0.5)
+    if get_config(name).loss == "bce":
+        real_loss, fake_loss, loss = torch_gan.losses.for_model(name).discriminator_loss(p, p)
+        assert loss.item() == pytest.approx(np.log(2), rel=1e-6)
