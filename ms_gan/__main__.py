@@ -1,0 +1,18 @@
+"""python -m ms_gan train|generate ...: see `python -m ms_gan COMMAND --help`."""
+import sys
+
+from ms_gan.device import DEVICES
+from parity.common.training import build_parser, run_command
+
+
+def main(argv=None):
+    args = build_parser("python -m ms_gan", DEVICES, "CPU").parse_args(argv)
+    if args.command == "train":
+        from ms_gan.train import train as command
+    else:
+        from ms_gan.generate import main as command
+    return run_command(command, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""`python -m ms_gan train`: the MindSpore faces tutorial's DCGAN training (seeds/001).
+
+Twin: torch_gan/train.py. Each step: fake = G(z) once; a D step on D(real) and D(fake);
+then a G step on D(fake) through the *updated* D, back into G through the same forward.
+What a run writes, and the noise, are in parity/common/training.py.
+"""
+import mindspore as ms
+import numpy as np
+from mindspore import mint, nn
+
+import ms_gan.models
+from ms_gan.checkpoint import load_training_checkpoint, save_training_checkpoint
+from ms_gan.data import create_dataset
+from ms_gan.device import use_device
+from ms_gan.generate import generate
+from ms_gan.losses import discriminator_loss, generator_loss
+from parity.common import training
+from parity.common.configs import get_config
+
+
+class GAN(nn.Cell):
+    """G, D and their optimizers under one parent: `parameters_and_names()` gives the
+    checkpoint names (generator.main.0.weight, optimizer_g.exp_avg.main.0.weight, ...)."""
+
+    def __init__(self, generator, discriminator, lr, beta1):
+        super().__init__()
+        # PyTorch's Adam: mint.optim.Adam matches it, nn.Adam drifts (PORTING_NOTES.md).
+        self.optimizer_g = mint.optim.Adam(generator.trainable_params(), lr=lr, betas=(beta1, 0.999))
+        self.optimizer_d = mint.optim.Adam(discriminator.trainable_params(), lr=lr, betas=(beta1, 0.999))
+        self.generator = generator
+        self.discriminator = discriminator
+        # ms.jit needs every parameter's *name* unique, and G and D both have main.0.weight,
+        # both optimizers state_step and learning_rate_group_0. Rename them by their path
+        # here; the optimizers' learning rates sit in a plain list that the rename misses.
+        for name in ("optimizer_g", "optimizer_d", "generator", "discriminator"):   # G's and D's last
+            getattr(self, name).update_parameters_name(name + ".")
+        for name in ("optimizer_g", "optimizer_d"):
+            for lr_param in getattr(self, name).lrs:
+                lr_param.name = f"{name}.{lr_param.name}"
+
+
+def _vjp_weights(g_vjp, fake_grad):
+    """G's weight gradients from mindspore.vjp's function (it also gives z's)."""
+    return g_vjp(fake_grad)[1]
+
+
+def _statistics_kept(generator):
+    """_vjp_weights for PyNative. There mindspore.vjp's function runs G's forward again
+    (mindspore/ops/function/grad/grad_func.py), moving G's BatchNorm running statistics a
+    second time; under ms.jit the two forwards compile to one (G's statistics match
+    PyTorch's to 1e-9 after a step). Put the statistics back."""
+    statistics = [p for p in generator.get_parameters() if not p.requires_grad]
+
+    def g_backward(g_vjp, fake_grad):
+        saved = [p.asnumpy().copy() for p in statistics]   # asnumpy() shares memory
+        grads = _vjp_weights(g_vjp, fake_grad)
+        for param, value in zip(statistics, saved):
+            param.set_data(ms.Tensor(value))
+        return grads
+    return g_backward
+
+
+class TrainStep:
+    """One training step; `step(real, z)` -> {name: float} of training.STATS.
+
+    `real`: (N, C, H, W) float32 in [-1, 1], numpy or Tensor; `z`: numpy (N, *noise_shape).
+    mode "jit" compiles the step with ms.jit, "pynative" runs it eagerly.
+
+    G's forward runs once, under mindspore.vjp, which keeps it for the G step: D's loss
+    takes `fake` as a plain input (no gradient into G: PyTorch's fake.detach()); G's loss
+    is differentiated w.r.t. `fake` only, through the updated D, and that gradient goes
+    back into G's weights through the saved forward. So G's BatchNorm statistics move
+    once a step, as in PyTorch. Measured (2 cores, batch 64, DCGAN 64x64, one run of
+    parity-free /tmp benchmark, img/s): see MEASURED below.
+    """
+
+    def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, mode="jit"):
+        self.gan = GAN(generator, discriminator, lr, beta1)
+        self.generator, self.discriminator = generator, discriminator
+        self.optimizer_g, self.optimizer_d = self.gan.optimizer_g, self.gan.optimizer_d
+        generator.set_train(True)
+        discriminator.set_train(True)
+        g_weights = generator.trainable_params()
+        optimizer_g, optimizer_d = self.optimizer_g, self.optimizer_d
+
+        def d_objective(real, fake):
+            d_real, d_fake = discriminator(real), discriminator(fake)
+            _, _, loss = discriminator_loss(d_real, d_fake)
+            return loss, d_real.mean(), d_fake.mean()
+
+        def g_objective(fake):
+            d_fake = discriminator(fake)
+            return generator_loss(d_fake), d_fake.mean()
+
+        d_grad = ms.value_and_grad(d_objective, None, discriminator.trainable_params(), has_aux=True)
+        g_grad = ms.value_and_grad(g_objective, 0, None, has_aux=True)   # w.r.t. fake
+
+        g_backward = _statistics_kept(generator) if mode == "pynative" else _vjp_weights
+
+        def step(real, z):
+            fake, g_vjp = ms.vjp(generator, z, weights=g_weights)
+            (loss_d, d_x, d_g_z1), d_grads = d_grad(real, fake)
+            optimizer_d(d_grads)
+            (loss_g, d_g_z2), fake_grad = g_grad(fake)
+            optimizer_g(g_backward(g_vjp, fake_grad))
+            return loss_d, loss_g, d_x, d_g_z1, d_g_z2
+
+        self._step = ms.jit(step) if mode == "jit" else step
+
+    def __call__(self, real, z):
+        real = real if isinstance(real, ms.Tensor) else ms.Tensor(np.asarray(real, np.float32))
+        out = self._step(real, ms.Tensor(z))
+        return dict(zip(training.STATS, (float(x.asnumpy()) for x in out)))
+
+
+def train(args):
+    use_device(args.device)
+    data = training.resolve_data(args.data)
+    config = training.run_config(args, "mindspore", data)
+    model = get_config(args.model)
+    channels, image_size, _ = model.image_shape
+    run = training.Run(args.out, ".ckpt", args.log_every)
+
+    generator, discriminator = ms_gan.models.build(args.model, seed=args.seed)
+    step = TrainStep(generator, discriminator, args.lr, args.beta1, args.mode or "jit")
+    start = 0
+    if args.resume:
+        path = run.last_checkpoint()
+        if path is None:
+            raise FileNotFoundError(f"--resume: no checkpoint in {run.out / 'checkpoints'}")
+        start, stored = load_training_checkpoint(path, step)
+        training.check_resumable(stored, config, path)
+        print(f"resuming from {path} (epoch {start} done)")
+    fixed_noise = training.sample_noise(args.seed, training.SAMPLE_COUNT, model.noise_shape)
+
+    def dataset(epoch):
+        return create_dataset(data, image_size, channels, args.batch_size, seed=args.seed, epoch=epoch,
+                              num_workers=args.workers)
+
+    run.start(start, config["epochs"], dataset(start).get_dataset_size())
+    try:
+        for epoch in range(start, config["epochs"]):
+            for i, (real,) in enumerate(dataset(epoch).create_tuple_iterator(num_epochs=1)):
+                z = training.step_noise(args.seed, epoch, i, real.shape[0], model.noise_shape)
+                run.log_step(epoch, i, step(real, z))
+            run.save_samples(epoch + 1, generate(generator, fixed_noise))
+            save_training_checkpoint(run.checkpoint_path(epoch + 1), step, epoch + 1, config)
+            run.save_plots(epoch + 1)
+    finally:
+        run.close()
+    print(f"done: {config['epochs']} epochs; outputs in {run.out}")
+    return 0

@@ -1,0 +1,286 @@
+"""What both trainers share, written once: the command line, the run's output folder,
+metrics, pictures, the progress bar, the NaN stop, the noise and the config.
+
+A run's folder (`--out`):
+    checkpoints/epoch_001.ckpt (.pt)   G, D, both Adam states, the epoch and the config,
+                                       after every epoch (parity/common/checkpoints.py)
+    samples/epoch_001.png              G on the run's fixed noise, after every epoch
+    metrics.jsonl                      one line per step: losses, D(x), D(G(z))
+    losses.png                         both losses over the iterations
+    progress.gif                       the sample grids, one frame per epoch
+Every file is written whole to a temporary name and then renamed (files.atomic_path).
+
+Noise is drawn in numpy, so that runs are reproducible and resumable and both
+frameworks can be fed the same values: step noise from `[seed, epoch, step]`, the fixed
+sample noise from `[seed, SAMPLE_STREAM]`.
+"""
+import argparse
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .configs import MODELS
+from .files import atomic_path, write_text_atomic
+
+SAMPLE_COUNT = 64            # images in a sample grid
+GRID_COLUMNS = 8
+SAMPLE_STREAM = 2**32 - 1    # the fixed noise's stream, never an epoch index
+STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")   # what a train step returns
+# Settings that change what a run computes: a resumed run must have the same ones.
+TRAJECTORY_KEYS = ("model", "data", "batch_size", "lr", "beta1", "seed")
+DEFAULT_EPOCHS = {"embedded": 1, "data": 10}   # 10: the tutorial's num_epochs
+
+
+# ---------------------------------------------------------------- command line
+
+def build_parser(prog, devices, default_device):
+    """The command line of `python -m ms_gan` and `python -m torch_gan`: the same flags;
+    only the device names (and so the default) differ."""
+    parser = argparse.ArgumentParser(prog=prog, description="Train a GAN, or draw images from a checkpoint.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    device_help = f"{' | '.join(devices)} (default {default_device})"
+
+    train = commands.add_parser("train", help="train a model; outputs go to --out")
+    train.add_argument("--model", default="dcgan", choices=sorted(MODELS))
+    train.add_argument("--data", metavar="DIR",
+                       help="folder of images (searched recursively); default: the embedded 5,000 MNIST digits")
+    train.add_argument("--epochs", type=int,
+                       help=f"total epochs (default {DEFAULT_EPOCHS['embedded']} on the embedded digits, "
+                            f"{DEFAULT_EPOCHS['data']} with --data)")
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--lr", type=float, default=2e-4)
+    train.add_argument("--beta1", type=float, default=0.5)
+    train.add_argument("--seed", type=int, default=0, help="weights, data order and noise (default 0)")
+    train.add_argument("--device", default=default_device, help=device_help)
+    train.add_argument("--out", metavar="DIR", default=f"runs/{prog.split()[-1]}",
+                       help="output folder (default %(default)s)")
+    train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    train.add_argument("--workers", type=int, default=2, help="data loading workers (default 2)")
+    train.add_argument("--log-every", type=int, default=50, metavar="N",
+                       help="print a line every N steps, 0 for never (default 50); metrics.jsonl has every step")
+    train.add_argument("--mode", choices=("jit", "pynative"),
+                       help="MindSpore only: compile the step with ms.jit (default) or run it eagerly "
+                            "for debugging; PyTorch always runs eagerly and says so if given")
+
+    generate = commands.add_parser("generate", help="draw a grid of images from a checkpoint of either framework")
+    generate.add_argument("--checkpoint", required=True, metavar="PATH",
+                          help="training or weights-only checkpoint, .ckpt (MindSpore) or .pt/.pth (PyTorch)")
+    generate.add_argument("--n", type=int, default=SAMPLE_COUNT, help="number of images (default %(default)s)")
+    generate.add_argument("--out", default="grid.png", metavar="PNG", help="output picture (default %(default)s)")
+    generate.add_argument("--seed", type=int, default=0,
+                          help="noise seed (default 0); a run's seed gives its sample grids' noise")
+    generate.add_argument("--model", default="dcgan", choices=sorted(MODELS))
+    generate.add_argument("--device", default=default_device, help=device_help)
+    return parser
+
+
+def run_command(command, args):
+    """Run `command(args)`; errors a user can act on become one line and exit status 2,
+    a NaN stop exit status 1."""
+    try:
+        return command(args)
+    except NonFiniteLoss as error:
+        print(f"stopped: {error}", file=sys.stderr)
+        return 1
+    except (ValueError, RuntimeError, FileNotFoundError, KeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+# ---------------------------------------------------------------- config
+
+def resolve_data(data):
+    """The image folder of a run: --data, or the embedded digits (written once)."""
+    if data is None:
+        from .datasets import embedded_digits
+        return embedded_digits()
+    return Path(data)
+
+
+def run_config(args, framework, data):
+    """The run's settings as a JSON-ready dict, stored in every checkpoint."""
+    epochs = args.epochs or DEFAULT_EPOCHS["embedded" if args.data is None else "data"]
+    return {"framework": framework, "model": args.model, "data": str(Path(data).resolve()),
+            "epochs": epochs, "batch_size": args.batch_size, "lr": args.lr, "beta1": args.beta1,
+            "seed": args.seed}
+
+
+def config_to_json(config):
+    return json.dumps(config, sort_keys=True)
+
+
+def config_from_json(text):
+    return json.loads(text)
+
+
+def check_resumable(stored, config, path):
+    """Raise unless a run with `config` may continue from a checkpoint made with `stored`."""
+    changed = [f"--{k.replace('_', '-')} {stored.get(k)!r} -> {config[k]!r}"
+               for k in TRAJECTORY_KEYS if stored.get(k) != config[k]]
+    if changed:
+        raise ValueError(f"cannot resume from {path}: the run was made with other settings "
+                         f"({'; '.join(changed)}); give the same ones, or start afresh without --resume")
+
+
+# ---------------------------------------------------------------- noise
+
+def step_noise(seed, epoch, step, batch, noise_shape):
+    """G's input for step `step` (0-based) of epoch `epoch` (0-based)."""
+    rng = np.random.default_rng([seed, epoch, step])
+    return rng.standard_normal((batch, *noise_shape), dtype=np.float32)
+
+
+def sample_noise(seed, n, noise_shape):
+    """The fixed noise of the sample grids: the same for the whole run, across resumes,
+    and in both frameworks."""
+    rng = np.random.default_rng([seed, SAMPLE_STREAM])
+    return rng.standard_normal((n, *noise_shape), dtype=np.float32)
+
+
+# ---------------------------------------------------------------- pictures
+
+def image_grid(images, columns=GRID_COLUMNS, padding=2):
+    """float (N, C, H, W) images in [-1, 1] -> one uint8 picture, (H', W', 3) or (H', W')
+    for one channel, `columns` images a row, as torchvision's make_grid lays them out."""
+    images = np.asarray(images, dtype=np.float32)
+    n, c, h, w = images.shape
+    rows = math.ceil(n / columns)
+    cols = min(n, columns)
+    grid = np.zeros((c, rows * (h + padding) + padding, cols * (w + padding) + padding), np.float32)
+    for i, image in enumerate(images):
+        top, left = padding + (i // columns) * (h + padding), padding + (i % columns) * (w + padding)
+        grid[:, top:top + h, left:left + w] = image
+    grid = np.clip(np.round((grid + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return grid[0] if c == 1 else grid.transpose(1, 2, 0)
+
+
+def save_image_grid(images, path, columns=GRID_COLUMNS):
+    from PIL import Image
+    with atomic_path(path) as tmp:
+        Image.fromarray(image_grid(images, columns)).save(tmp, format="PNG")
+
+
+def save_loss_plot(records, path):
+    """Both losses over the iterations, as the tutorial plots them."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(10, 5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    iterations = [r["iteration"] for r in records]
+    ax.plot(iterations, [r["loss_g"] for r in records], label="G", color="tab:blue")
+    ax.plot(iterations, [r["loss_d"] for r in records], label="D", color="tab:orange")
+    ax.set_title("Generator and Discriminator Loss During Training")
+    ax.set_xlabel("iterations")
+    ax.set_ylabel("loss")
+    ax.legend()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+
+
+def save_gif(frames, path, ms_per_frame=500):
+    """An animated GIF of the given PNG files, in order, looping."""
+    from PIL import Image
+    images = [Image.open(p).convert("RGB") for p in frames]
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                       duration=ms_per_frame, loop=0)
+
+
+# ---------------------------------------------------------------- the run's folder
+
+class NonFiniteLoss(RuntimeError):
+    """A loss became NaN or infinite: the run stops, the last checkpoint stays."""
+
+
+class Run:
+    """A run's output folder, its per-step metrics and its progress bar."""
+
+    def __init__(self, out, suffix, log_every=50):
+        self.out = Path(out)
+        self.suffix = suffix              # checkpoint suffix of the framework: .ckpt or .pt
+        self.log_every = log_every
+        self.records = []
+        self.bar = None
+
+    # layout
+    @property
+    def metrics_path(self):
+        return self.out / "metrics.jsonl"
+
+    def checkpoint_path(self, epoch):
+        return self.out / "checkpoints" / f"epoch_{epoch:03d}{self.suffix}"
+
+    def sample_path(self, epoch):
+        return self.out / "samples" / f"epoch_{epoch:03d}.png"
+
+    def last_checkpoint(self):
+        """The checkpoint of the highest epoch in the folder, or None."""
+        found = {}
+        for path in (self.out / "checkpoints").glob(f"epoch_*{self.suffix}"):
+            match = re.fullmatch(rf"epoch_(\d+){re.escape(self.suffix)}", path.name)
+            if match:
+                found[int(match[1])] = path
+        return found[max(found)] if found else None
+
+    # metrics and progress
+    def start(self, epochs_done, epochs, steps_per_epoch):
+        """Keep the metrics of the epochs already done (on resume) and open the bar."""
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        if epochs_done and self.metrics_path.exists():
+            lines = self.metrics_path.read_text().splitlines()
+            self.records = [r for r in map(json.loads, lines) if r["epoch"] <= epochs_done]
+        from tqdm import tqdm
+        self.bar = tqdm(total=epochs * steps_per_epoch, initial=epochs_done * steps_per_epoch,
+                        unit="step", dynamic_ncols=True)
+
+    def log_step(self, epoch, step, stats):
+        """Record step `step` (0-based) of epoch `epoch` (0-based); stop on a NaN loss."""
+        record = {"epoch": epoch + 1, "step": step + 1,
+                  "iteration": epoch * self.steps_per_epoch + step + 1,
+                  **{k: float(stats[k]) for k in STATS}}
+        bad = [k for k in ("loss_d", "loss_g") if not math.isfinite(record[k])]
+        if bad:
+            self.close()
+            self.save_metrics()       # the good steps of this epoch too, to see what led there
+            last = self.last_checkpoint()
+            raise NonFiniteLoss(
+                f"{' and '.join(bad)} {'are' if len(bad) > 1 else 'is'} "
+                f"{', '.join(str(record[k]) for k in bad)} at epoch {epoch + 1}, step {step + 1} "
+                f"(iteration {record['iteration']}); the last good checkpoint is "
+                f"{last if last else 'none (no epoch finished)'}, left as it was")
+        self.records.append(record)
+        self.bar.set_description(f"epoch {epoch + 1}/{self.epochs}", refresh=False)
+        self.bar.set_postfix_str(f"step {step + 1}/{self.steps_per_epoch} "
+                                 f"loss_D {record['loss_d']:.4f} loss_G {record['loss_g']:.4f}", refresh=False)
+        self.bar.update()
+        if self.log_every and (step % self.log_every == 0 or step + 1 == self.steps_per_epoch):
+            self.bar.write(f"[{epoch + 1:2d}/{self.epochs}][{step + 1:3d}/{self.steps_per_epoch}] "
+                           f"Loss_D:{record['loss_d']:7.4f} Loss_G:{record['loss_g']:7.4f} "
+                           f"D(x):{record['d_x']:.4f} D(G(z)):{record['d_g_z1']:.4f}/{record['d_g_z2']:.4f}")
+
+    def save_metrics(self):
+        write_text_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in self.records))
+
+    def save_samples(self, epoch, images):
+        """After epoch `epoch` (1-based): its sample grid and the metrics so far."""
+        save_image_grid(images, self.sample_path(epoch))
+        self.save_metrics()
+
+    def save_plots(self, epoch):
+        """losses.png and progress.gif, up to epoch `epoch` (1-based)."""
+        if self.records:
+            save_loss_plot(self.records, self.out / "losses.png")
+        frames = [self.sample_path(e) for e in range(1, epoch + 1) if self.sample_path(e).exists()]
+        if frames:
+            save_gif(frames, self.out / "progress.gif")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -1,0 +1,223 @@
+"""Both trainers on a tiny image folder: every output, resume equality, the NaN stop,
+device errors, and the first step of the twins side by side."""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import ms_gan.__main__
+import torch_gan.__main__
+from parity.common import training
+
+FRAMEWORKS = {"ms_gan": (ms_gan.__main__.main, ".ckpt"), "torch_gan": (torch_gan.__main__.main, ".pt")}
+IMAGES, BATCH = 16, 4
+STEPS = IMAGES // BATCH
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """16 small RGB pictures of another size than the model's, as a user's folder would be."""
+    path = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    for i in range(IMAGES):
+        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(path / f"{i:02d}.png")
+    return path
+
+
+def train(framework, folder, out, *extra):
+    main, _ = FRAMEWORKS[framework]
+    return main(["train", "--data", str(folder), "--batch-size", str(BATCH), "--out", str(out),
+                 "--workers", "1", "--log-every", "0", *extra])
+
+
+@pytest.fixture(scope="module", params=sorted(FRAMEWORKS))
+def runs(request, folder, tmp_path_factory):
+    """One framework's runs: 2 epochs straight; 1 epoch, then --resume to 2."""
+    framework = request.param
+    root = tmp_path_factory.mktemp(framework)
+    assert train(framework, folder, root / "straight", "--epochs", "2") == 0
+    assert train(framework, folder, root / "interrupted", "--epochs", "1") == 0
+    shutil.copytree(root / "interrupted", root / "after_one_epoch")
+    assert train(framework, folder, root / "interrupted", "--epochs", "2", "--resume") == 0
+    return framework, root
+
+
+def load(framework, path):
+    """{name: numpy array} of every tensor of a training checkpoint."""
+    if framework == "ms_gan":
+        import mindspore as ms
+        return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items() if not isinstance(v, str)}
+    import torch
+    state = torch.load(path, weights_only=True)
+    flat = {}
+    for key in ("generator", "discriminator"):
+        flat.update({f"{key}.{n}": t.numpy() for n, t in state[key].items()})
+    for key in ("optimizer_g", "optimizer_d"):
+        for index, slot in state[key]["state"].items():
+            flat.update({f"{key}.{index}.{n}": t.numpy() for n, t in slot.items()})
+    return flat
+
+
+def test_one_epoch_leaves_every_output(runs):
+    framework, root = runs
+    suffix = FRAMEWORKS[framework][1]
+    out = root / "after_one_epoch"
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [f"epoch_001{suffix}"]
+    grid = Image.open(out / "samples" / "epoch_001.png")
+    assert grid.size == (8 * 66 + 2, 8 * 66 + 2) and grid.mode == "RGB"   # 64 images of 64x64, padding 2
+    assert Image.open(out / "losses.png").format == "PNG"
+    gif = Image.open(out / "progress.gif")
+    assert gif.format == "GIF" and gif.n_frames == 1
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["epoch"], r["step"], r["iteration"]) for r in records] == [(1, s, s) for s in range(1, STEPS + 1)]
+    for r in records:
+        assert set(training.STATS) <= set(r) and all(np.isfinite(r[k]) for k in training.STATS)
+        assert 0 <= r["d_x"] <= 1 and 0 <= r["d_g_z1"] <= 1 and 0 <= r["d_g_z2"] <= 1
+    assert not list(out.rglob("*.tmp*")), "a temporary file was left behind"
+
+
+def test_checkpoint_holds_the_layout(runs):
+    framework, root = runs
+    path = root / "after_one_epoch" / "checkpoints" / f"epoch_001{FRAMEWORKS[framework][1]}"
+    if framework == "ms_gan":
+        import mindspore as ms
+        raw = ms.load_checkpoint(str(path))
+        assert int(raw["epoch"].asnumpy()) == 1
+        config = json.loads(raw["config"])
+        assert float(raw["optimizer_g.state_step"].asnumpy()) == STEPS
+        assert float(raw["optimizer_d.state_step"].asnumpy()) == STEPS
+        for name in ("generator.main.0.weight", "generator.main.1.moving_mean", "discriminator.main.3.gamma",
+                     "optimizer_g.exp_avg.main.0.weight", "optimizer_d.exp_avg_sq.main.11.weight"):
+            assert name in raw, name
+    else:
+        import torch
+        raw = torch.load(path, weights_only=True)
+        assert raw["epoch"] == 1
+        config = raw["config"]
+        assert raw["optimizer_g"]["state"][0]["step"] == STEPS
+        assert set(raw) == {"generator", "discriminator", "optimizer_g", "optimizer_d", "epoch", "config"}
+    assert config["batch_size"] == BATCH and config["seed"] == 0 and config["model"] == "dcgan"
+
+
+def test_resumed_run_ends_with_the_same_weights(runs):
+    framework, root = runs
+    name = f"epoch_002{FRAMEWORKS[framework][1]}"
+    straight = load(framework, root / "straight" / "checkpoints" / name)
+    resumed = load(framework, root / "interrupted" / "checkpoints" / name)
+    assert sorted(straight) == sorted(resumed)
+    for key in straight:
+        np.testing.assert_array_equal(resumed[key], straight[key], err_msg=key)
+    lines = (root / "interrupted" / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 2 * STEPS and Image.open(root / "interrupted" / "progress.gif").n_frames == 2
+    # The fixed noise survives the resume: epoch 1's grid is the same file in both runs.
+    assert (root / "straight" / "samples" / "epoch_001.png").read_bytes() == \
+        (root / "interrupted" / "samples" / "epoch_001.png").read_bytes()
+
+
+def test_generate_repeats_the_sample_grid(runs, tmp_path):
+    """generate with the run's seed draws the run's fixed noise: the last sample grid again."""
+    framework, root = runs
+    main, suffix = FRAMEWORKS[framework]
+    out = tmp_path / "grid.png"
+    assert main(["generate", "--checkpoint", str(root / "straight" / "checkpoints" / f"epoch_002{suffix}"),
+                 "--seed", "0", "--out", str(out)]) == 0
+    assert np.array_equal(np.asarray(Image.open(out)),
+                          np.asarray(Image.open(root / "straight" / "samples" / "epoch_002.png")))
+
+
+def test_resume_refuses_other_settings(runs, folder, tmp_path, capsys):
+    framework, root = runs
+    shutil.copytree(root / "after_one_epoch", tmp_path / "run")
+    code = FRAMEWORKS[framework][0](["train", "--data", str(folder), "--batch-size", "8", "--out",
+                                     str(tmp_path / "run"), "--epochs", "2", "--resume"])
+    assert code == 2
+    assert "--batch-size 4 -> 8" in capsys.readouterr().err
+
+
+def test_nan_loss_stops_and_keeps_the_last_checkpoint(runs, folder, tmp_path, monkeypatch, capsys):
+    framework, root = runs
+    shutil.copytree(root / "after_one_epoch", tmp_path / "run")
+    module = sys.modules[f"{framework}.train"]
+    real_call = module.TrainStep.__call__
+    calls = []
+
+    def nan_on_second_step(self, real, z):
+        stats = real_call(self, real, z)
+        calls.append(1)
+        return {**stats, "loss_g": float("nan")} if len(calls) == 2 else stats
+
+    monkeypatch.setattr(module.TrainStep, "__call__", nan_on_second_step)
+    checkpoint = tmp_path / "run" / "checkpoints" / f"epoch_001{FRAMEWORKS[framework][1]}"
+    before = checkpoint.read_bytes()
+    code = train(framework, folder, tmp_path / "run", "--epochs", "2", "--resume")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "loss_g is nan at epoch 2, step 2" in err and "epoch_001" in err
+    assert checkpoint.read_bytes() == before
+    assert sorted(p.name for p in checkpoint.parent.iterdir()) == [checkpoint.name]
+
+
+@pytest.mark.parametrize("framework, device", [("ms_gan", "GPU"), ("ms_gan", "Ascend"), ("torch_gan", "cuda")])
+def test_missing_device_is_named(framework, device, tmp_path, capsys):
+    if framework == "ms_gan":
+        import mindspore as ms
+        available = ms.hal.is_available(device)
+    else:
+        import torch
+        available = torch.cuda.is_available()
+    if available:
+        pytest.skip(f"this machine has {device}")
+    code = FRAMEWORKS[framework][0](["train", "--device", device, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and device in err and ("CPU" in err or "cpu" in err)
+
+
+def test_twins_take_the_same_first_step():
+    """From the same weights, batch and noise: the same losses, D(x) and D(G(z)) before
+    and after D's update (so G's step sees the updated D in both), and G's BatchNorm
+    statistics moved once."""
+    import ms_gan.models
+    import torch_gan.models
+    from ms_gan.init import state_arrays as ms_state
+    from ms_gan.train import TrainStep as MsStep
+    from torch_gan.init import state_arrays as torch_state
+    from torch_gan.train import TrainStep as TorchStep
+
+    real = np.random.default_rng(1).uniform(-1, 1, (BATCH, 3, 64, 64)).astype(np.float32)
+    z = training.step_noise(0, 0, 0, BATCH, (100, 1, 1))
+    ms_step = MsStep(*ms_gan.models.build("dcgan", seed=5), mode="pynative")
+    torch_step = TorchStep(*torch_gan.models.build("dcgan", seed=5))
+    ms_stats, torch_stats = ms_step(real, z), torch_step(real, z)
+    for key in training.STATS:
+        assert ms_stats[key] == pytest.approx(torch_stats[key], abs=2e-5, rel=1e-4), key
+    ms_g, torch_g = ms_state(ms_step.generator), torch_state(torch_step.generator)
+    for name in ms_g:
+        if name.endswith(("moving_mean", "moving_variance")):
+            np.testing.assert_allclose(ms_g[name], torch_g[name], atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("package, forbidden", [("ms_gan", "torch"), ("torch_gan", "mindspore")])
+def test_trainers_import_one_framework(package, forbidden):
+    modules = ", ".join(f"{package}.{m}" for m in ("train", "generate", "checkpoint", "__main__"))
+    code = f"import sys, {modules}; assert {forbidden!r} not in sys.modules, 'imported {forbidden}'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_noise_is_reproducible_and_distinct():
+    a = training.step_noise(3, 1, 2, 4, (100, 1, 1))
+    assert a.dtype == np.float32 and a.shape == (4, 100, 1, 1)
+    assert np.array_equal(a, training.step_noise(3, 1, 2, 4, (100, 1, 1)))
+    assert not np.array_equal(a, training.step_noise(3, 1, 3, 4, (100, 1, 1)))
+    assert not np.array_equal(training.sample_noise(3, 4, (100, 1, 1)), training.step_noise(3, 0, 0, 4, (100, 1, 1)))
+
+
+def test_image_grid_layout():
+    images = np.full((10, 1, 4, 4), -1.0, np.float32)
+    images[3] = 1.0
+    grid = training.image_grid(images, columns=8, padding=2)
+    assert grid.shape == (2 * 6 + 2, 8 * 6 + 2) and grid.dtype == np.uint8
+    assert grid[2:6, 3 * 6 + 2:3 * 6 + 6].min() == 255 and grid[2:6, 2:6].max() == 0

@@ -1,0 +1,18 @@
+"""python -m torch_gan train|generate ...: see `python -m torch_gan COMMAND --help`."""
+import sys
+
+from parity.common.training import build_parser, run_command
+from torch_gan.device import DEVICES
+
+
+def main(argv=None):
+    args = build_parser("python -m torch_gan", DEVICES, "cpu").parse_args(argv)
+    if args.command == "train":
+        from torch_gan.train import train as command
+    else:
+        from torch_gan.generate import main as command
+    return run_command(command, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

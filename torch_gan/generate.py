@@ -1,0 +1,33 @@
+"""`python -m torch_gan generate`: a grid of images from a checkpoint of either framework.
+
+Twin: ms_gan/generate.py.
+"""
+import torch
+
+import torch_gan.models
+from parity.common import training
+from parity.common.configs import get_config
+from torch_gan.checkpoint import load_generator
+from torch_gan.device import use_device
+
+
+@torch.no_grad()
+def generate(generator, noise):
+    """G's images (numpy, N x C x H x W in [-1, 1]) for numpy `noise`, in eval mode
+    (BatchNorm's running statistics, which it leaves alone)."""
+    was_training = generator.training
+    generator.eval()
+    device = next(generator.parameters()).device
+    images = generator(torch.from_numpy(noise).to(device)).cpu().numpy()
+    generator.train(was_training)
+    return images
+
+
+def main(args):
+    device = use_device(args.device)
+    generator, _ = torch_gan.models.build(args.model)
+    load_generator(args.checkpoint, generator, args.model)
+    noise = training.sample_noise(args.seed, args.n, get_config(args.model).noise_shape)
+    training.save_image_grid(generate(generator.to(device), noise), args.out)
+    print(f"wrote {args.out}: {args.n} images from {args.checkpoint}")
+    return 0

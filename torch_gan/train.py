@@ -1,0 +1,89 @@
+"""`python -m torch_gan train`: the PyTorch twin of ms_gan/train.py, step for step.
+
+Each step: fake = G(z) once; a D step on D(real) and D(fake.detach()); then a G step on
+D(fake) through the *updated* D, back into G through the same forward.
+What a run writes, and the noise, are in parity/common/training.py.
+"""
+import torch
+
+import torch_gan.models
+from parity.common import training
+from parity.common.configs import get_config
+from torch_gan.checkpoint import load_training_checkpoint, save_training_checkpoint
+from torch_gan.data import create_loader
+from torch_gan.device import use_device
+from torch_gan.generate import generate
+from torch_gan.losses import discriminator_loss, generator_loss
+
+
+class TrainStep:
+    """One training step; `step(real, z)` -> {name: float} of training.STATS.
+
+    `real`: (N, C, H, W) float32 in [-1, 1], numpy or tensor; `z`: numpy (N, *noise_shape)."""
+
+    def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, device="cpu"):
+        self.device = torch.device(device)
+        self.generator, self.discriminator = generator.to(self.device), discriminator.to(self.device)
+        self.optimizer_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(beta1, 0.999))
+        self.optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
+        generator.train()
+        discriminator.train()
+
+    def __call__(self, real, z):
+        real = torch.as_tensor(real, dtype=torch.float32).to(self.device)
+        fake = self.generator(torch.from_numpy(z).to(self.device))
+
+        self.optimizer_d.zero_grad()
+        d_real, d_fake = self.discriminator(real), self.discriminator(fake.detach())
+        _, _, loss_d = discriminator_loss(d_real, d_fake)
+        loss_d.backward()
+        self.optimizer_d.step()
+
+        self.optimizer_g.zero_grad()
+        d_fake_after = self.discriminator(fake)
+        loss_g = generator_loss(d_fake_after)
+        loss_g.backward()
+        self.optimizer_g.step()
+        out = (loss_d, loss_g, d_real.mean(), d_fake.mean(), d_fake_after.mean())
+        return dict(zip(training.STATS, (float(x.item()) for x in out)))
+
+
+def train(args):
+    device = use_device(args.device)
+    if args.mode:
+        print(f"note: --mode {args.mode} is MindSpore's; PyTorch runs the step eagerly")
+    data = training.resolve_data(args.data)
+    config = training.run_config(args, "torch", data)
+    model = get_config(args.model)
+    channels, image_size, _ = model.image_shape
+    run = training.Run(args.out, ".pt", args.log_every)
+
+    generator, discriminator = torch_gan.models.build(args.model, seed=args.seed)
+    step = TrainStep(generator, discriminator, args.lr, args.beta1, device)
+    start = 0
+    if args.resume:
+        path = run.last_checkpoint()
+        if path is None:
+            raise FileNotFoundError(f"--resume: no checkpoint in {run.out / 'checkpoints'}")
+        start, stored = load_training_checkpoint(path, step)
+        training.check_resumable(stored, config, path)
+        print(f"resuming from {path} (epoch {start} done)")
+    fixed_noise = training.sample_noise(args.seed, training.SAMPLE_COUNT, model.noise_shape)
+
+    def loader(epoch):
+        return create_loader(data, image_size, channels, args.batch_size, seed=args.seed, epoch=epoch,
+                             num_workers=args.workers)
+
+    run.start(start, config["epochs"], len(loader(start)))
+    try:
+        for epoch in range(start, config["epochs"]):
+            for i, real in enumerate(loader(epoch)):
+                z = training.step_noise(args.seed, epoch, i, real.shape[0], model.noise_shape)
+                run.log_step(epoch, i, step(real, z))
+            run.save_samples(epoch + 1, generate(generator, fixed_noise))
+            save_training_checkpoint(run.checkpoint_path(epoch + 1), step, epoch + 1, config)
+            run.save_plots(epoch + 1)
+    finally:
+        run.close()
+    print(f"done: {config['epochs']} epochs; outputs in {run.out}")
+    return 0
