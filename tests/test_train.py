@@ -14,13 +14,13 @@ import torch_gan.__main__
 from parity.common import training
 
 FRAMEWORKS = {"ms_gan": (ms_gan.__main__.main, ".ckpt"), "torch_gan": (torch_gan.__main__.main, ".pt")}
-IMAGES, BATCH = 16, 4
+IMAGES, BATCH = 8, 2
 STEPS = IMAGES // BATCH
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    """16 small RGB pictures of another size than the model's, as a user's folder would be."""
+    """8 small RGB pictures of another size than the model's, as a user's folder would be."""
     path = tmp_path_factory.mktemp("images")
     rng = np.random.default_rng(0)
     for i in range(IMAGES):
@@ -135,7 +135,7 @@ def test_resume_refuses_other_settings(runs, folder, tmp_path, capsys):
     code = FRAMEWORKS[framework][0](["train", "--data", str(folder), "--batch-size", "8", "--out",
                                      str(tmp_path / "run"), "--epochs", "2", "--resume"])
     assert code == 2
-    assert "--batch-size 4 -> 8" in capsys.readouterr().err
+    assert "--batch-size 2 -> 8" in capsys.readouterr().err
 
 
 def test_nan_loss_stops_and_keeps_the_last_checkpoint(runs, folder, tmp_path, monkeypatch, capsys):
