@@ -16,6 +16,9 @@ def build_parser():
     check.add_argument("--seed", type=int, default=0, help="seed of weights and inputs (default 0)")
     check.add_argument("--json", metavar="PATH", help="also write the result as JSON")
     check.add_argument("--markdown", metavar="PATH", help="also write the result as a Markdown table")
+    check.add_argument("--layers", action="store_true",
+                       help="compare every layer's output, running statistics and backward instead, "
+                            "and name the first layer that diverges")
 
     convert = commands.add_parser("convert", help="convert a checkpoint between MindSpore (.ckpt) and "
                                                   "PyTorch (.pt/.pth), either way")

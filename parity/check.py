@@ -329,6 +329,9 @@ def main(args):
     from parity.common.files import write_text_atomic
     from parity.report import format_markdown, format_table, write_json
 
+    if getattr(args, "layers", False):
+        from parity.layers import main as layers_main
+        return layers_main(args)
     notes = []
     checks = run_check(args.model, args.device, args.batch, args.seed, notes)
     print(f"parity check: {args.model}, MindSpore {ms.__version__} on {args.device}, "

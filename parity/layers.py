@@ -1,0 +1,221 @@
+"""`python -m parity check MODEL --layers`: every layer of both twins on the same input,
+forward and backward, and the first layer whose difference passes the tolerance.
+
+Layers are matched by name (the same attribute paths in both twins); only layers without
+sublayers are compared. For each, in the order the MindSpore twin calls them: its output,
+then its running statistics after that forward (a BatchNorm momentum written the other
+framework's way shows only there); then, from the loss back, the gradient it passes to its
+input (its backward). The loss is sum(output * v), v a fixed seeded array per output, so
+every output element gets its own gradient.
+
+Both frameworks record through layer hooks: forward hooks, and backward hooks that see the
+gradient w.r.t. a layer's input and output (MindSpore's `Cell.register_backward_hook`,
+PyNative only; PyTorch's `register_full_backward_hook`, which refuses layers whose output
+is later modified in place, e.g. ReLU(inplace=True)).
+"""
+from dataclasses import dataclass, field
+
+import mindspore as ms
+import numpy as np
+import torch
+
+from parity.common.names import torch_to_ms_names
+from parity.report import Check, compare
+
+# Activations with a kink at 0 (check.py explains why rounding there is not a port error).
+KINKS = (ms.nn.ReLU, ms.nn.LeakyReLU, torch.nn.ReLU, torch.nn.LeakyReLU)
+
+
+@dataclass
+class Trace:
+    """What one framework's network did, per layer name."""
+    order: list = field(default_factory=list)      # layer names, in first-call order
+    kinds: dict = field(default_factory=dict)      # name -> class name
+    inputs: dict = field(default_factory=dict)     # name -> first input (kinked layers only)
+    outputs: dict = field(default_factory=dict)    # name -> first output
+    states: dict = field(default_factory=dict)     # name -> {MindSpore stat name: array} after the forward
+    grads: dict = field(default_factory=dict)      # name -> gradient w.r.t. its first input
+
+
+def _np(x):
+    x = x[0] if isinstance(x, (tuple, list)) else x
+    if x is None:
+        return None
+    return x.asnumpy() if isinstance(x, ms.Tensor) else x.detach().cpu().numpy()
+
+
+def leaves(net):
+    """[(name, layer)] of the layers without sublayers."""
+    if isinstance(net, ms.nn.Cell):
+        return [(n, c) for n, c in net.cells_and_names() if not list(c.cells())]
+    return [(n, m) for n, m in net.named_modules() if not list(m.children())]
+
+
+def _state(layer):
+    """A layer's own non-trainable tensors (running statistics) under MindSpore names."""
+    if isinstance(layer, ms.nn.Cell):
+        return {n.rpartition(".")[2]: p.asnumpy().copy()
+                for n, p in layer.parameters_and_names(expand=False) if not p.requires_grad}
+    buffers = dict(layer.named_buffers(recurse=False))
+    return {ms_name.lstrip("."): _np(buffers[n]).copy()   # names of one layer: ".moving_mean"
+            for n, ms_name in torch_to_ms_names(buffers).items() if ms_name}
+
+
+def cotangent(shape, index=0):
+    """The fixed weights v of sum(output * v) for an output of this shape."""
+    return np.random.default_rng([index, *shape]).standard_normal(shape, dtype=np.float32)
+
+
+def _loss(out, tensor):
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return sum((o * tensor(cotangent(tuple(o.shape), i))).sum() for i, o in enumerate(outs))
+
+
+def trace(net, inputs):
+    """Run `net` (either framework) forward and backward on numpy `inputs` (a tuple), as it
+    is set (train or eval mode), recording every leaf layer."""
+    record = Trace()
+
+    def forward_hook(name, layer):
+        def hook(_layer, args, out):
+            if name in record.outputs:
+                return
+            record.order.append(name)
+            record.kinds[name] = type(layer).__name__
+            record.outputs[name] = _np(out)
+            if isinstance(layer, KINKS):
+                record.inputs[name] = _np(args)
+        return hook
+
+    def backward_hook(name):
+        def hook(_layer, grad_input, _grad_output):
+            record.grads.setdefault(name, _np(grad_input))
+        return hook
+
+    named = leaves(net)
+    handles = [layer.register_forward_hook(forward_hook(name, layer)) for name, layer in named]
+    if isinstance(net, ms.nn.Cell):
+        handles += [layer.register_backward_hook(backward_hook(name)) for name, layer in named]
+        tensors = [ms.Tensor(x) for x in inputs]
+        run = lambda: ms.grad(lambda *xs: _loss(net(*xs), ms.Tensor), tuple(range(len(tensors))))(*tensors)
+    else:
+        handles += [layer.register_full_backward_hook(backward_hook(name)) for name, layer in named]
+        device = next(net.parameters(), torch.empty(0)).device
+        tensors = [torch.from_numpy(x).to(device).requires_grad_(x.dtype.kind == "f") for x in inputs]
+        run = lambda: torch.autograd.grad(_loss(net(*tensors), lambda v: torch.from_numpy(v).to(device)),
+                                          [t for t in tensors if t.requires_grad])
+    try:
+        run()
+    finally:
+        for handle in handles:
+            handle.remove()
+    record.states = {name: _state(layer) for name, layer in named}
+    return record
+
+
+def _close(name, a, b, atol, rtol):
+    """compare() with allclose's rule on the largest values: max |a - b| <= atol + rtol max |b|."""
+    if a is None or b is None:
+        return Check(name, float("inf"), float("inf"), atol, "abs", a is None and b is None)
+    scale = float(np.abs(b).max()) if np.size(b) and np.isfinite(b).all() else 0.0
+    return compare(name, a, b, atol + rtol * scale)
+
+
+def compare_traces(ms_trace, torch_trace, atol, rtol, prefix=""):
+    """Check rows in the order a difference would appear: forward (output, then running
+    statistics) in call order, then backward from the loss back."""
+    forward, backward = [], []
+    for name in ms_trace.order:
+        label = f"{prefix}{name or '(model)'} ({ms_trace.kinds[name]})"
+        if name not in torch_trace.outputs:
+            forward.append(Check(f"{label}: not called in PyTorch", float("inf"), float("inf"), atol, "abs", False))
+            continue
+        forward.append(_close(f"{label} forward", ms_trace.outputs[name], torch_trace.outputs[name], atol, rtol))
+        ms_state, torch_state = ms_trace.states[name], torch_trace.states[name]
+        for stat in sorted(set(ms_state) | set(torch_state)):
+            forward.append(_close(f"{label} {stat}", ms_state.get(stat), torch_state.get(stat), atol, rtol))
+        backward.append(_close(f"{label} backward", ms_trace.grads.get(name), torch_trace.grads.get(name), atol, rtol))
+    return forward + backward[::-1]
+
+
+def kink_crossings(ms_trace, torch_trace):
+    """{layer: count} of ReLU/LeakyReLU inputs on opposite sides of 0 in the two frameworks."""
+    counts = {}
+    for name, a in ms_trace.inputs.items():
+        b = torch_trace.inputs.get(name)
+        if b is not None and a.shape == b.shape:
+            crossed = int(((a > 0) != (b > 0)).sum())
+            if crossed:
+                counts[name] = crossed
+    return counts
+
+
+def compare_layers(ms_net, torch_net, inputs, atol, rtol, prefix=""):
+    """(checks, kink crossings) of every layer of two twin networks on the same inputs."""
+    inputs = tuple(np.asarray(x) for x in (inputs if isinstance(inputs, (tuple, list)) else (inputs,)))
+    ms_trace, torch_trace = trace(ms_net, inputs), trace(torch_net, inputs)
+    return compare_traces(ms_trace, torch_trace, atol, rtol, prefix), kink_crossings(ms_trace, torch_trace)
+
+
+def first_diverging(checks):
+    """The first failing row, or None."""
+    return next((c for c in checks if not c.passed), None)
+
+
+def describe(check):
+    if check is None:
+        return "no layer diverges"
+    return (f"first diverging layer: {check.name}: max abs diff {check.max_abs:.3e} "
+            f"(max rel {check.max_rel:.3e}), tolerance {check.tol:.3e}")
+
+
+def check_twins_layers(twins, batch=8, seed=0, atol=None, rtol=None, notes=None):
+    """The layer comparison of a model's twins, G on noise and D on real-like images, in
+    train mode (dropout off), BatchNorm statistics made non-trivial. Inputs are redrawn
+    while every forward agrees but float32 rounding puts a kinked activation's input on
+    opposite sides of 0 (then only that element's gradient parts); `notes` says so."""
+    from parity.check import GRAD_TOL, MAX_INPUT_DRAWS, OUTPUT_TOL, draw_inputs
+    atol = OUTPUT_TOL if atol is None else atol
+    rtol = GRAD_TOL if rtol is None else rtol
+    notes = [] if notes is None else notes
+    for draw in range(MAX_INPUT_DRAWS):
+        twins.randomize_running_stats(seed + 2)
+        twins.set_train(True)
+        z, real = draw_inputs(twins.config, batch, [seed + 4, draw])
+        checks, crossings = [], {}
+        for net, x in (("G", z), ("D", real)):
+            ms_net, torch_net = twins.pairs()[net]
+            rows, crossed = compare_layers(ms_net, torch_net, x, atol, rtol, prefix=f"{net} ")
+            checks += rows
+            crossings.update({f"{net} {name}": n for name, n in crossed.items()})
+        forward_ok = all(c.passed for c in checks if not c.name.endswith("backward"))
+        if not crossings or not forward_ok:
+            break
+        notes.append(f"input draw {draw}: " + ", ".join(f"{n} input(s) of {layer}" for layer, n in crossings.items())
+                     + " on opposite sides of 0 with every forward within tolerance: float32 rounding at a kink"
+                     + (", inputs redrawn" if draw + 1 < MAX_INPUT_DRAWS else ""))
+    return checks
+
+
+def main(args):
+    from parity.check import Twins
+    from parity.common.files import write_text_atomic
+    from parity.report import format_markdown, format_table, write_json
+
+    notes = []
+    twins = Twins(args.model, args.seed, args.device)
+    checks = check_twins_layers(twins, args.batch, args.seed, notes=notes)
+    first = first_diverging(checks)
+    print(f"parity check --layers: {args.model}, MindSpore {ms.__version__} on {args.device}, "
+          f"PyTorch {torch.__version__}, batch {args.batch}, seed {args.seed}")
+    print(format_table(checks))
+    for note in notes:
+        print("note:", note)
+    print(describe(first))
+    if args.json:
+        write_json(args.json, args.model, args.device, checks, batch=args.batch, seed=args.seed,
+                   first_diverging=first and first.name, notes=notes)
+    if args.markdown:
+        write_text_atomic(args.markdown, format_markdown(f"parity check --layers {args.model} ({args.device})", checks)
+                          + f"\n{describe(first)}\n")
+    return 0 if first is None else 1
