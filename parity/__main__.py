@@ -20,6 +20,21 @@ def build_parser():
                        help="compare every layer's output, running statistics and backward instead, "
                             "and name the first layer that diverges")
 
+    trajectory = commands.add_parser("trajectory", help="train both frameworks N steps from the same weights, "
+                                                         "batches and noise, and show where they part")
+    trajectory.add_argument("model", help="model name, e.g. dcgan")
+    trajectory.add_argument("--steps", type=int, default=20, help="training steps (default 20)")
+    trajectory.add_argument("--batch", type=int, default=16, help="batch size (default 16)")
+    trajectory.add_argument("--seed", type=int, default=0, help="seed of weights, batches and noise (default 0)")
+    trajectory.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
+    trajectory.add_argument("--mode", choices=("jit", "pynative"), default="jit",
+                            help="MindSpore's step: compiled with ms.jit (default) or eager")
+    trajectory.add_argument("--only-mindspore", action="store_true",
+                            help="skip the nn.Adam and PyTorch +1 ulp runs")
+    trajectory.add_argument("--json", metavar="PATH", help="also write every step as JSON")
+    trajectory.add_argument("--markdown", metavar="PATH", help="also write the result as Markdown")
+    trajectory.add_argument("--plot", metavar="PATH", help="also plot the differences over the steps (PNG)")
+
     convert = commands.add_parser("convert", help="convert a checkpoint between MindSpore (.ckpt) and "
                                                   "PyTorch (.pt/.pth), either way")
     convert.add_argument("src", help="checkpoint to read: project, tutorial or training layout")
@@ -36,7 +51,7 @@ def build_parser():
 
 # command -> module with main(args) -> exit code; imported only when its command runs,
 # since each imports both frameworks.
-MODULES = {"check": "parity.check", "convert": "parity.convert"}
+MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "parity.trajectory"}
 
 
 def main(argv=None):

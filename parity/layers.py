@@ -66,7 +66,8 @@ def cotangent(shape, index=0):
     return np.random.default_rng([index, *shape]).standard_normal(shape, dtype=np.float32)
 
 
-def _loss(out, tensor):
+def projected_loss(out, tensor):
+    """sum(output * v) over every output; `tensor` makes a framework tensor of numpy v."""
     outs = out if isinstance(out, (tuple, list)) else (out,)
     return sum((o * tensor(cotangent(tuple(o.shape), i))).sum() for i, o in enumerate(outs))
 
@@ -97,12 +98,12 @@ def trace(net, inputs):
     if isinstance(net, ms.nn.Cell):
         handles += [layer.register_backward_hook(backward_hook(name)) for name, layer in named]
         tensors = [ms.Tensor(x) for x in inputs]
-        run = lambda: ms.grad(lambda *xs: _loss(net(*xs), ms.Tensor), tuple(range(len(tensors))))(*tensors)
+        run = lambda: ms.grad(lambda *xs: projected_loss(net(*xs), ms.Tensor), tuple(range(len(tensors))))(*tensors)
     else:
         handles += [layer.register_full_backward_hook(backward_hook(name)) for name, layer in named]
         device = next(net.parameters(), torch.empty(0)).device
         tensors = [torch.from_numpy(x).to(device).requires_grad_(x.dtype.kind == "f") for x in inputs]
-        run = lambda: torch.autograd.grad(_loss(net(*tensors), lambda v: torch.from_numpy(v).to(device)),
+        run = lambda: torch.autograd.grad(projected_loss(net(*tensors), lambda v: torch.from_numpy(v).to(device)),
                                           [t for t in tensors if t.requires_grad])
     try:
         run()
@@ -113,7 +114,7 @@ def trace(net, inputs):
     return record
 
 
-def _close(name, a, b, atol, rtol):
+def close(name, a, b, atol, rtol):
     """compare() with allclose's rule on the largest values: max |a - b| <= atol + rtol max |b|."""
     if a is None or b is None:
         return Check(name, float("inf"), float("inf"), atol, "abs", a is None and b is None)
@@ -130,11 +131,11 @@ def compare_traces(ms_trace, torch_trace, atol, rtol, prefix=""):
         if name not in torch_trace.outputs:
             forward.append(Check(f"{label}: not called in PyTorch", float("inf"), float("inf"), atol, "abs", False))
             continue
-        forward.append(_close(f"{label} forward", ms_trace.outputs[name], torch_trace.outputs[name], atol, rtol))
+        forward.append(close(f"{label} forward", ms_trace.outputs[name], torch_trace.outputs[name], atol, rtol))
         ms_state, torch_state = ms_trace.states[name], torch_trace.states[name]
         for stat in sorted(set(ms_state) | set(torch_state)):
-            forward.append(_close(f"{label} {stat}", ms_state.get(stat), torch_state.get(stat), atol, rtol))
-        backward.append(_close(f"{label} backward", ms_trace.grads.get(name), torch_trace.grads.get(name), atol, rtol))
+            forward.append(close(f"{label} {stat}", ms_state.get(stat), torch_state.get(stat), atol, rtol))
+        backward.append(close(f"{label} backward", ms_trace.grads.get(name), torch_trace.grads.get(name), atol, rtol))
     return forward + backward[::-1]
 
 

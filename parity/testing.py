@@ -1,0 +1,135 @@
+"""Parity tests for your own MindSpore/PyTorch twins.
+
+    from parity.testing import parity_pair      # noqa: F401  (a pytest fixture)
+
+    def test_my_port(parity_pair):
+        pair = parity_pair(MyCell(), MyModule())        # PyTorch's weights copied into MindSpore
+        pair.assert_parity(pair.inputs((8, 16)), atol=1e-5, rtol=1e-4)
+
+or without pytest's fixture: `assert_parity(ms_model, torch_model, inputs, atol=..., rtol=...)`.
+
+The twins must have the same attribute paths (parity/common/names.py maps BatchNorm's own
+names). Compared: every output, and the gradient of every trainable parameter under the
+loss sum(output * v), v a fixed seeded array; each by max |a - b| <= atol + rtol max |b|.
+On a failure the message names the first layer whose output, running statistics or
+backward diverges (parity/layers.py). MindSpore must run in PyNative mode (its default).
+"""
+import zlib
+
+import mindspore as ms
+import numpy as np
+import pytest
+import torch
+
+from ms_gan.init import load_arrays, state_arrays
+from parity.common.names import torch_to_ms_names
+from parity.convert import ms_to_torch_state, torch_to_ms_state
+from parity.layers import close, compare_layers, projected_loss, describe, first_diverging
+from parity.report import format_table
+
+
+def copy_weights(ms_model, torch_model, source="torch"):
+    """Copy one model's parameters and running statistics into the other through the
+    converter's name rules; `source` is "torch" or "mindspore"."""
+    if source == "torch":
+        arrays = torch_to_ms_state(torch_model.state_dict())
+        missing = sorted(set(state_arrays(ms_model)) - set(arrays))
+        if missing:
+            raise KeyError(f"the PyTorch model has nothing for MindSpore's {missing}")
+        load_arrays(ms_model, arrays)
+    elif source == "mindspore":
+        order = torch_model.state_dict()
+        state = ms_to_torch_state(state_arrays(ms_model), order)
+        device = next(iter(order.values()), torch.empty(0)).device
+        torch_model.load_state_dict({k: v.to(device) for k, v in state.items()})
+    else:
+        raise ValueError(f"source must be 'torch' or 'mindspore', not {source!r}")
+
+
+def _as_tuple(inputs):
+    return tuple(np.asarray(x) for x in (inputs if isinstance(inputs, (tuple, list)) else (inputs,)))
+
+
+def _outputs_and_grads(model, inputs):
+    """(outputs, {MindSpore parameter name: gradient}) under the loss sum(output * v)."""
+    if isinstance(model, ms.nn.Cell):
+        names = [n for n, p in model.parameters_and_names() if p.requires_grad]
+
+        def loss_and_output(*xs):
+            out = model(*xs)
+            return projected_loss(out, ms.Tensor), out
+
+        (_, out), grads = ms.value_and_grad(loss_and_output, None, model.trainable_params(), has_aux=True)(
+            *[ms.Tensor(x) for x in inputs])
+        return [o.asnumpy() for o in _outs(out)], {n: g.asnumpy() for n, g in zip(names, grads)}
+    device = next(model.parameters(), torch.empty(0)).device
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    out = model(*[torch.from_numpy(x).to(device) for x in inputs])
+    grads = torch.autograd.grad(projected_loss(out, lambda v: torch.from_numpy(v).to(device)), [p for _, p in named],
+                                allow_unused=True, materialize_grads=True)
+    ms_names = torch_to_ms_names(model.state_dict())   # BatchNorm is told by its running mean
+    return ([o.detach().cpu().numpy() for o in _outs(out)],
+            {ms_names[n]: g.detach().cpu().numpy() for (n, _), g in zip(named, grads)})
+
+
+def _outs(out):
+    return out if isinstance(out, (tuple, list)) else (out,)
+
+
+def parity_checks(ms_model, torch_model, inputs, atol=1e-5, rtol=1e-4):
+    """parity.report.Check rows: every output, then every parameter's gradient."""
+    inputs = _as_tuple(inputs)
+    ms_out, ms_grads = _outputs_and_grads(ms_model, inputs)
+    torch_out, torch_grads = _outputs_and_grads(torch_model, inputs)
+    checks = [close(f"output {i}", a, b, atol, rtol) for i, (a, b) in enumerate(zip(ms_out, torch_out))]
+    if len(ms_out) != len(torch_out):
+        checks.append(close(f"{len(ms_out)} outputs against {len(torch_out)}", None, [], atol, rtol))
+    for name in list(ms_grads) + [n for n in torch_grads if n not in ms_grads]:
+        checks.append(close(f"grad {name}", ms_grads.get(name), torch_grads.get(name), atol, rtol))
+    return checks
+
+
+def assert_parity(ms_model, torch_model, inputs, atol=1e-5, rtol=1e-4, train=False, copy="torch"):
+    """Copy `copy`'s weights into the other model (None: keep both as they are), run both on
+    numpy `inputs` (an array or a tuple) in train or eval mode, and assert that outputs and
+    gradients agree; the failure message names the first diverging layer. Returns the rows."""
+    if copy:
+        copy_weights(ms_model, torch_model, copy)
+    ms_model.set_train(train)
+    torch_model.train(train)
+    checks = parity_checks(ms_model, torch_model, inputs, atol, rtol)
+    if not all(c.passed for c in checks):
+        layer_checks, crossings = compare_layers(ms_model, torch_model, _as_tuple(inputs), atol, rtol)
+        message = [f"MindSpore and PyTorch differ (atol {atol:g}, rtol {rtol:g}):",
+                   format_table([c for c in checks if not c.passed]), describe(first_diverging(layer_checks))]
+        if crossings:
+            message.append("note: inputs of " + ", ".join(f"{name} ({n})" for name, n in crossings.items())
+                           + " lie on opposite sides of 0 (a kink): float32 rounding there moves gradients; "
+                             "try other inputs")
+        raise AssertionError("\n".join(message))
+    return checks
+
+
+class ParityPair:
+    """A MindSpore model and its PyTorch twin with equal weights, and seeded inputs."""
+
+    def __init__(self, ms_model, torch_model, copy="torch", seed=0):
+        self.ms_model, self.torch_model = ms_model, torch_model
+        self.rng = np.random.default_rng(seed)
+        if copy:
+            copy_weights(ms_model, torch_model, copy)
+
+    def inputs(self, *shapes):
+        """float32 N(0, 1) arrays of these shapes (one array for one shape)."""
+        arrays = tuple(self.rng.standard_normal(shape, dtype=np.float32) for shape in shapes)
+        return arrays[0] if len(arrays) == 1 else arrays
+
+    def assert_parity(self, inputs, atol=1e-5, rtol=1e-4, train=False):
+        return assert_parity(self.ms_model, self.torch_model, inputs, atol, rtol, train, copy=None)
+
+
+@pytest.fixture
+def parity_pair(request):
+    """parity_pair(ms_model, torch_model, copy="torch") -> ParityPair; inputs seeded by the test's id."""
+    seed = zlib.crc32(request.node.nodeid.encode())
+    return lambda ms_model, torch_model, copy="torch": ParityPair(ms_model, torch_model, copy, seed)

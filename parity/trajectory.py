@@ -1,0 +1,284 @@
+"""`python -m parity trajectory MODEL --steps N`: both twins train N steps, and where they part.
+
+Both start from the same weights (one seed) and train on the same real batches (the
+embedded MNIST digits at the model's image shape) and the same noise, both drawn once in
+numpy, each with its framework's trainer (ms_gan.train.TrainStep, torch_gan.train.TrainStep:
+a D step, then a G step through the same G forward, Adam with PyTorch's math). After every
+step it records both frameworks' D and G losses, D(x), D(G(z)) before and after the D step,
+and the largest difference of any parameter or running statistic.
+
+Beside the MindSpore run that the trainer makes (mint.optim.Adam), it runs MindSpore with
+`mindspore.nn.Adam`, which puts epsilon in TensorFlow's place (PORTING_NOTES.md), and
+PyTorch against itself with every weight moved by one float32 ulp: how far one rounding
+step at the start carries, the yardstick for the cross-framework runs.
+
+Dropout layers stay off (as in the parity check): their masks come from each framework's RNG.
+"""
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field
+from unittest import mock
+
+import mindspore as ms
+import numpy as np
+import torch
+
+import ms_gan.train
+import torch_gan.train
+from ms_gan.init import state_arrays as ms_state
+from parity.check import Twins
+from parity.common import training
+from parity.common.configs import get_config
+from parity.common.datasets import embedded_digits, epoch_order, load_image, scan_images
+from parity.common.files import write_text_atomic
+from torch_gan.init import state_arrays as torch_state
+
+TOLERANCES = (1e-4, 1e-2)    # relative difference of the losses
+UPDATE_TOL = 1e-6            # absolute difference of the parameters after one step
+MINDSPORE, NN_ADAM, TORCH_ULP = "MindSpore", "MindSpore nn.Adam", "PyTorch, weights +1 ulp"
+VARIANTS = (MINDSPORE, NN_ADAM, TORCH_ULP)
+RUNNING_STATS = ("moving_mean", "moving_variance")
+
+
+class NNAdam(ms.nn.Adam):
+    """mindspore.nn.Adam behind mint.optim.Adam's constructor, which TrainStep calls."""
+    lrs = ()    # TrainStep renames mint's learning-rate parameters; nn.Adam's is its own parameter
+
+    def __init__(self, params, lr, betas):
+        super().__init__(params, learning_rate=lr, beta1=betas[0], beta2=betas[1], eps=1e-8)
+
+
+@contextmanager
+def nn_adam():
+    """TrainStep's optimizers become nn.Adam while it is built here."""
+    with mock.patch.object(ms.mint.optim, "Adam", NNAdam):
+        yield
+
+
+def real_batches(config, steps, batch, seed):
+    """(steps, batch, C, H, W) float32 real digits in [-1, 1], in the trainers' epoch order."""
+    paths = scan_images(embedded_digits())
+    channels, size, _ = config.image_shape
+    order = np.concatenate([epoch_order(len(paths), seed, epoch)
+                            for epoch in range(-(-steps * batch // len(paths)))])
+    images = np.stack([load_image(paths[i], size, channels) for i in order[:steps * batch]])
+    return images.reshape(steps, batch, *config.image_shape)
+
+
+def noise(config, steps, batch, seed):
+    return [training.step_noise(seed, 0, i, batch, config.noise_shape) for i in range(steps)]
+
+
+@dataclass
+class Side:
+    """One framework's training run: its TrainStep and its two networks."""
+    step: object
+    nets: tuple
+
+    def state(self):
+        """{"G name" / "D name": array} of every trainable parameter. (Running statistics are
+        left out: a variance of 100 carries float32 rounding of 1e-5.)"""
+        get = ms_state if isinstance(self.nets[0], ms.nn.Cell) else torch_state
+        return {f"{net} {name}": np.array(value) for net, model in zip("GD", self.nets)   # a copy: numpy views share memory
+                for name, value in get(model).items() if not name.endswith(RUNNING_STATS)}
+
+
+def _sides(model, seed, device, mode, lr, beta1, variants):
+    """{"PyTorch": reference Side, variant: Side}, all from the same weights."""
+    def ms_side(twins, optimizer):
+        with optimizer():
+            step = ms_gan.train.TrainStep(twins.ms_g, twins.ms_d, lr, beta1, mode)
+        return Side(step, (twins.ms_g, twins.ms_d))
+
+    def torch_side(twins):
+        return Side(torch_gan.train.TrainStep(twins.torch_g, twins.torch_d, lr, beta1, twins.torch_device),
+                    (twins.torch_g, twins.torch_d))
+
+    reference = Twins(model, seed, device)
+    sides = {"PyTorch": torch_side(reference)}
+    if MINDSPORE in variants:
+        sides[MINDSPORE] = ms_side(reference, nullcontext)
+    if NN_ADAM in variants or TORCH_ULP in variants:
+        other = Twins(model, seed, device)
+        if NN_ADAM in variants:
+            sides[NN_ADAM] = ms_side(other, nn_adam)
+        if TORCH_ULP in variants:
+            with torch.no_grad():
+                for p in other.torch_g.parameters():
+                    p.copy_(torch.nextafter(p, torch.full_like(p, np.inf)))
+                for p in other.torch_d.parameters():
+                    p.copy_(torch.nextafter(p, torch.full_like(p, np.inf)))
+            sides[TORCH_ULP] = torch_side(other)
+        other.set_train(True)
+    reference.set_train(True)      # after TrainStep's own set_train: dropout off
+    return sides
+
+
+@dataclass
+class Variant:
+    """One run against the PyTorch reference, step by step."""
+    label: str
+    steps: list = field(default_factory=list)   # per step: both frameworks' stats and the differences
+
+    def within(self, tol):
+        """Steps whose losses agree to `tol` relative before the first that does not."""
+        return next((i for i, s in enumerate(self.steps) if not s["loss_rel"] <= tol), len(self.steps))
+
+    def summary(self):
+        first = self.steps[0] if self.steps else {}
+        return {"label": self.label, "steps": len(self.steps),
+                **{f"within {tol:g}": self.within(tol) for tol in TOLERANCES},
+                "first update param diff": first.get("param_diff"),
+                "first update param": first.get("param_name"),
+                "first update elements over 1e-6": first.get("elements_over_update_tol"),
+                "elements": first.get("elements"),
+                "first update max change": first.get("update"),
+                "last param diff": self.steps[-1]["param_diff"] if self.steps else None}
+
+
+def _differences(state, reference):
+    """(largest |difference|, the parameter holding it, how many elements differ by more than UPDATE_TOL)."""
+    diffs = {name: np.abs(np.asarray(state[name], np.float64) - reference[name]) for name in reference}
+    name = max(diffs, key=lambda n: diffs[n].max())
+    return float(diffs[name].max()), name, int(sum((d > UPDATE_TOL).sum() for d in diffs.values()))
+
+
+def run_trajectory(model, steps, batch=16, seed=0, device="CPU", mode="jit", lr=2e-4, beta1=0.5,
+                   variants=VARIANTS, log=None):
+    """{variant: Variant} of `steps` training steps compared with PyTorch's, step by step."""
+    if model in training.NOT_TRAINED:
+        raise ValueError(f"{model}: the trainers do not train it yet (its D needs labels and its own losses)")
+    sides = _sides(model, seed, device, mode, lr, beta1, variants)
+    reference = sides.pop("PyTorch")
+    config = get_config(model)
+    reals, zs = real_batches(config, steps, batch, seed), noise(config, steps, batch, seed)
+    results = {label: Variant(label) for label in sides}
+    start = reference.state()
+    for i in range(steps):
+        torch_stats = reference.step(reals[i], zs[i])
+        torch_params = reference.state()
+        for label, side in sides.items():
+            stats = side.step(reals[i], zs[i])
+            param_diff, param_name, over = _differences(side.state(), torch_params)
+            loss_rel = max(abs(stats[k] - torch_stats[k]) / abs(torch_stats[k]) for k in ("loss_d", "loss_g"))
+            record = {"step": i + 1, "loss_rel": loss_rel, "param_diff": param_diff, "param_name": param_name,
+                      "mindspore" if label != TORCH_ULP else "torch_ulp": stats, "torch": torch_stats}
+            if i == 0:
+                record["update"] = _differences(torch_params, start)[0]
+                record["elements_over_update_tol"] = over
+                record["elements"] = sum(p.size for p in torch_params.values())
+            results[label].steps.append(record)
+        if log:
+            log(i, results)
+    return results
+
+
+# ---------------------------------------------------------------- reports
+
+def format_summary(results):
+    lines = [f"{'run (against PyTorch)':<26}  {'steps':>5}  {'within 1e-4':>11}  {'within 1e-2':>11}  "
+             f"{'step-1 param diff':>17}  {'last param diff':>15}"]
+    for v in results.values():
+        s = v.summary()
+        lines.append(f"{v.label:<26}  {s['steps']:5d}  {s['within 0.0001']:11d}  {s['within 0.01']:11d}  "
+                     f"{s['first update param diff']:17.3e}  {s['last param diff']:15.3e}")
+    return "\n".join(lines)
+
+
+def first_parting(results):
+    """Lines saying where each run first passes each tolerance."""
+    lines = []
+    for v in results.values():
+        for tol in TOLERANCES:
+            n = v.within(tol)
+            if n < len(v.steps):
+                s = v.steps[n]
+                lines.append(f"{v.label}: losses first differ by more than {tol:g} relative at step {s['step']} "
+                             f"({s['loss_rel']:.2e}; largest parameter difference {s['param_diff']:.2e}, {s['param_name']})")
+            else:
+                lines.append(f"{v.label}: losses within {tol:g} relative for all {len(v.steps)} steps")
+    return lines
+
+
+def format_markdown(title, results):
+    lines = [f"### {title}", "", "| run (against PyTorch) | steps | within 1e-4 | within 1e-2 | step-1 param diff | last param diff |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for v in results.values():
+        s = v.summary()
+        lines.append(f"| {v.label} | {s['steps']} | {s['within 0.0001']} | {s['within 0.01']} | "
+                     f"{s['first update param diff']:.2e} | {s['last param diff']:.2e} |")
+    lines += ["", *[f"- {line}" for line in first_parting(results)], ""]
+    main = results.get(MINDSPORE) or next(iter(results.values()))
+    lines += [f"{main.label} against PyTorch, step by step:", "",
+              "| step | loss D (MS / PT) | loss G (MS / PT) | loss rel diff | param diff |", "| ---: | --- | --- | ---: | ---: |"]
+    key = "mindspore" if main.label != TORCH_ULP else "torch_ulp"
+    for s in main.steps:
+        a, b = s[key], s["torch"]
+        lines.append(f"| {s['step']} | {a['loss_d']:.6f} / {b['loss_d']:.6f} | {a['loss_g']:.6f} / {b['loss_g']:.6f} | "
+                     f"{s['loss_rel']:.2e} | {s['param_diff']:.2e} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_json(path, model, args, results):
+    import json
+    record = {"model": model, **args, "tolerances": list(TOLERANCES),
+              "summary": [v.summary() for v in results.values()],
+              "variants": {label: asdict(v) for label, v in results.items()}}
+    write_text_atomic(path, json.dumps(record, indent=1) + "\n")
+
+
+def save_plot(path, title, results):
+    """The loss and parameter differences against PyTorch over the steps, log scale."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from parity.common.files import atomic_path
+    fig = Figure(figsize=(7, 4.2))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for (label, v), color in zip(results.items(), ("tab:blue", "tab:orange", "tab:gray")):
+        steps = [s["step"] for s in v.steps]
+        ax.plot(steps, [max(s["loss_rel"], 1e-12) for s in v.steps], color=color, label=f"{label}: loss rel diff")
+        ax.plot(steps, [max(s["param_diff"], 1e-12) for s in v.steps], color=color, linestyle="--",
+                label=f"{label}: max param diff")
+    for tol in TOLERANCES:
+        ax.axhline(tol, color="black", linewidth=0.6, linestyle=":")
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("difference from PyTorch")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+
+
+def main(args):
+    variants = VARIANTS if not args.only_mindspore else (MINDSPORE,)
+
+    def log(i, results):
+        s = results[next(iter(results))].steps[-1]
+        side = s.get("mindspore") or s.get("torch_ulp")
+        print(f"step {i + 1:4d}  loss D {side['loss_d']:.6f}/{s['torch']['loss_d']:.6f}  "
+              f"loss G {side['loss_g']:.6f}/{s['torch']['loss_g']:.6f}  D(x) {side['d_x']:.4f}  "
+              f"D(G(z)) {side['d_g_z1']:.4f}  loss rel diff {s['loss_rel']:.2e}  "
+              f"param diff {s['param_diff']:.2e} ({s['param_name']})",
+              flush=True)
+
+    title = (f"trajectory {args.model}: MindSpore {ms.__version__} on {args.device} ({args.mode}), "
+             f"PyTorch {torch.__version__}, batch {args.batch}, seed {args.seed}")
+    print(title)
+    results = run_trajectory(args.model, args.steps, args.batch, args.seed, args.device, args.mode,
+                             variants=variants, log=log)
+    print(format_summary(results))
+    for line in first_parting(results):
+        print(line)
+    settings = {"device": args.device, "mode": args.mode, "batch": args.batch, "seed": args.seed,
+                "steps": args.steps, "mindspore": ms.__version__, "torch": torch.__version__}
+    if args.json:
+        write_json(args.json, args.model, settings, results)
+    if args.markdown:
+        write_text_atomic(args.markdown, format_markdown(title, results))
+    if args.plot:
+        save_plot(args.plot, title, results)
+    # Exit status 1 when the twins disagree on the first step's losses: a port error, not drift.
+    first = results[MINDSPORE].steps[:1]
+    return 0 if all(s["loss_rel"] <= TOLERANCES[0] for s in first) else 1
