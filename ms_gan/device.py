@@ -1,7 +1,17 @@
 """Device selection for MindSpore: CPU, GPU or Ascend."""
+import warnings
+
 import mindspore as ms
 
 DEVICES = ("CPU", "GPU", "Ascend")
+# oneDNN falls back to its reference kernel for NCHW convolutions in these releases:
+# 30-100x slower on CPU than 2.8.0 (PORTING_NOTES.md).
+SLOW_CPU_CONVOLUTIONS = ("2.9", "2.10")
+
+
+def slow_cpu_convolutions(version=None):
+    """True for a MindSpore release (default: this one) known to run CPU convolutions 30-100x slower."""
+    return ".".join((version or ms.__version__).split(".")[:2]) in SLOW_CPU_CONVOLUTIONS
 
 
 def use_device(name):
@@ -14,5 +24,8 @@ def use_device(name):
             f"MindSpore {ms.__version__} cannot use {target} on this machine: "
             f"{'no CUDA GPU or no GPU build of MindSpore' if target == 'GPU' else 'no Ascend NPU or CANN toolkit'} "
             f"was found (mindspore.hal.is_available({target!r}) is False). Use --device CPU.")
+    if target == "CPU" and slow_cpu_convolutions():
+        warnings.warn(f"MindSpore {ms.__version__} runs CPU convolutions 30-100x slower than 2.8.0 "
+                      f"(oneDNN's reference kernel): pip install mindspore==2.8.0", RuntimeWarning, stacklevel=2)
     ms.set_device(target)
     return target

@@ -46,12 +46,26 @@ def build_parser():
                          help="run both frameworks' models on the converted weights and compare")
     convert.add_argument("--force", action="store_true", help="overwrite an existing DST")
     convert.add_argument("--strict", action="store_true", help="refuse weights holding NaN or Inf")
+
+    bench = commands.add_parser("bench", help="train-step, generator, data-pipeline and command throughput "
+                                              "of both frameworks, side by side")
+    bench.add_argument("--model", default="dcgan", help="model name (default dcgan)")
+    bench.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
+    bench.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
+    bench.add_argument("--repeats", type=int, default=5, help="timed repeats of each implementation (default 5)")
+    bench.add_argument("--steps", type=int, default=2, help="train steps or generator calls per repeat (default 2)")
+    bench.add_argument("--images", type=int, default=2048, help="JPEGs for the data pipelines (default 2048)")
+    bench.add_argument("--workers", type=int, default=2, help="data pipeline workers (default 2)")
+    bench.add_argument("--no-compile", action="store_true", help="skip torch.compile")
+    bench.add_argument("--no-commands", action="store_true", help="skip timing parity check and convert")
+    bench.add_argument("--json", metavar="PATH", help="also write the result as JSON")
     return parser
 
 
 # command -> module with main(args) -> exit code; imported only when its command runs,
 # since each imports both frameworks.
-MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "parity.trajectory"}
+MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "parity.trajectory",
+           "bench": "parity.bench"}
 
 
 def main(argv=None):

@@ -1,0 +1,206 @@
+"""`python -m parity bench`: both frameworks' throughput, side by side in one run.
+
+Measures train steps (one D step and one G step: MindSpore's trainer in jit and PyNative
+mode, PyTorch's in eager mode and under torch.compile), generator inference, and the data
+pipelines (faces-like 96x96 JPEGs, made here, to 64x64 batches), all in images/s; then
+the wall time of `parity check` and `parity convert` on a dcgan checkpoint. Every group's
+implementations are timed in turns (repeat 1 of each, then repeat 2 of each, ...), so a
+machine shared with other jobs slows them alike: compare the ratios of one run, not
+absolute figures across runs.
+"""
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import mindspore as ms
+import numpy as np
+import torch
+from PIL import Image
+
+import ms_gan.models
+import torch_gan.models
+from ms_gan.checkpoint import save_training_checkpoint
+from ms_gan.data import create_dataset
+from ms_gan.device import use_device as use_ms_device
+from ms_gan.generate import generate as ms_generate
+from ms_gan.train import TrainStep as MsTrainStep
+from parity.check import TORCH_DEVICE_FOR, run_check
+from parity.common.configs import get_config
+from parity.common.files import write_text_atomic
+from parity.convert import convert
+from torch_gan.data import create_loader
+from torch_gan.generate import generate as torch_generate
+from torch_gan.train import TrainStep as TorchTrainStep
+
+TORCH_REFERENCE = {"train": "torch eager", "generate": "torch", "data": "torch DataLoader"}
+
+
+def make_faces(folder, count, seed=0):
+    """`count` 96x96 RGB JPEGs of smooth colour blobs with grain, about the size (4 KB)
+    of faces.zip's anime faces."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        coarse = Image.fromarray(rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)).resize((96, 96), Image.BICUBIC)
+        grain = rng.normal(0, 8, (96, 96, 3))
+        image = np.clip(np.asarray(coarse, np.float64) + grain, 0, 255).astype(np.uint8)
+        Image.fromarray(image).save(folder / f"{i:05d}.jpg", quality=90)
+    return folder
+
+
+def interleaved(runs, repeats, warmup=1):
+    """{name: [images/s of each repeat]} for `runs` {name: fn() -> images done}, timed in
+    turns after `warmup` untimed calls of each."""
+    for fn in runs.values():
+        for _ in range(warmup):
+            fn()
+    rates = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            images = fn()
+            rates[name].append(images / (time.perf_counter() - start))
+    return rates
+
+
+def entries(group, rates):
+    """One JSON entry per implementation: median, min, max and the ratio to PyTorch's."""
+    reference = statistics.median(rates[TORCH_REFERENCE[group]])
+    out = []
+    for name, values in rates.items():
+        median = statistics.median(values)
+        out.append({"group": group, "impl": name, "images_per_s": median, "min": min(values),
+                    "max": max(values), "repeats": len(values), "ratio_to_torch": median / reference})
+    return out
+
+
+def train_runs(model, batch, steps, device, torch_device, compile_torch):
+    config = get_config(model)
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (batch, *config.image_shape)).astype(np.float32)
+    z = rng.standard_normal((batch, *config.noise_shape)).astype(np.float32)
+    steppers = {f"mindspore {mode}": MsTrainStep(*ms_gan.models.build(model, seed=0), mode=mode)
+                for mode in ("jit", "pynative")}
+    steppers["torch eager"] = TorchTrainStep(*torch_gan.models.build(model, seed=0), device=torch_device)
+    if compile_torch:
+        g, d = torch_gan.models.build(model, seed=0)
+        steppers["torch compile"] = TorchTrainStep(torch.compile(g), torch.compile(d), device=torch_device)
+
+    def run(step):
+        def fn():
+            for _ in range(steps):
+                step(real, z)
+            return steps * batch
+        return fn
+    return {name: run(step) for name, step in steppers.items()}
+
+
+def generate_runs(model, batch, steps, torch_device):
+    noise = np.random.default_rng(1).standard_normal((batch, *get_config(model).noise_shape)).astype(np.float32)
+    ms_g, _ = ms_gan.models.build(model, seed=0)
+    torch_g, _ = torch_gan.models.build(model, seed=0)
+    torch_g.to(torch_device)
+
+    def run(generate, generator):
+        def fn():
+            for _ in range(steps):
+                generate(generator, noise)
+            return steps * batch
+        return fn
+    return {"mindspore": run(ms_generate, ms_g), "torch": run(torch_generate, torch_g)}
+
+
+def data_runs(model, folder, batch, workers):
+    channels, size, _ = get_config(model).image_shape
+
+    def mindspore_pass():
+        dataset = create_dataset(folder, size, channels, batch, num_workers=workers)
+        return sum(images.shape[0] for images, in dataset.create_tuple_iterator(output_numpy=True, num_epochs=1))
+
+    def torch_pass():
+        return sum(images.shape[0] for images in create_loader(folder, size, channels, batch, num_workers=workers))
+    return {"mindspore dataset": mindspore_pass, "torch DataLoader": torch_pass}
+
+
+def command_timings(model, device, folder, repeats):
+    """Median seconds of `parity check` (batch 8) and of `parity convert` both ways of a
+    training checkpoint."""
+    step = MsTrainStep(*ms_gan.models.build(model, seed=0), mode="pynative")
+    ckpt, pt, back = (folder / f"train{suffix}" for suffix in (".ckpt", ".pt", "_back.ckpt"))
+    save_training_checkpoint(ckpt, step, 1, {"model": model})
+    runs = {f"check {model}": lambda: run_check(model, device),
+            "convert .ckpt -> .pt": lambda: convert(ckpt, pt, model, force=True),
+            "convert .pt -> .ckpt": lambda: convert(pt, back, model, force=True)}
+    seconds = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            seconds[name].append(time.perf_counter() - start)
+    return [{"command": name, "seconds": statistics.median(s), "min": min(s), "max": max(s), "repeats": len(s)}
+            for name, s in seconds.items()]
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "load_average": os.getloadavg(),
+            "python": platform.python_version(), "mindspore": ms.__version__, "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads()}
+
+
+def run_bench(model="dcgan", batch=64, device="CPU", repeats=5, steps=2, images=2048, workers=2,
+              compile_torch=True, commands=True, log=print):
+    """All measurements; returns the JSON-ready result."""
+    ms_device = use_ms_device(device)
+    torch_device = torch.device(TORCH_DEVICE_FOR[ms_device])
+    result = {"model": model, "batch": batch, "device": ms_device, "torch_device": str(torch_device),
+              "machine": machine(), "entries": [], "commands": []}
+    groups = {"train": lambda: train_runs(model, batch, steps, ms_device, torch_device, compile_torch),
+              "generate": lambda: generate_runs(model, batch, steps, torch_device)}
+    with tempfile.TemporaryDirectory(prefix="parity_bench_") as tmp:
+        tmp = Path(tmp)
+        if get_config(model).image_shape[0] == 3:      # the faces pipeline; MNIST-shaped models have their own
+            folder = make_faces(tmp / "faces", images)
+            groups["data"] = lambda: data_runs(model, folder, batch, workers)
+        for group, runs in groups.items():
+            log(f"timing {group} ...")
+            result["entries"] += entries(group, interleaved(runs(), repeats))
+        if commands:
+            log("timing parity check and convert ...")
+            result["commands"] = command_timings(model, ms_device, tmp, max(1, repeats // 2))
+    return result
+
+
+def format_result(result):
+    m = result["machine"]
+    lines = [f"parity bench: {result['model']}, batch {result['batch']}, MindSpore {m['mindspore']} on "
+             f"{result['device']}, PyTorch {m['torch']} on {result['torch_device']} ({m['torch_threads']} threads)",
+             f"machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average'][0]:.1f} at the start",
+             f"{'group':9s} {'implementation':18s} {'img/s':>9s} {'min':>9s} {'max':>9s} {'x torch':>8s}"]
+    for e in result["entries"]:
+        lines.append(f"{e['group']:9s} {e['impl']:18s} {e['images_per_s']:9.1f} {e['min']:9.1f} {e['max']:9.1f} "
+                     f"{e['ratio_to_torch']:8.2f}")
+    for c in result["commands"]:
+        lines.append(f"{'command':9s} {c['command']:28s} {c['seconds']:9.2f} s  (min {c['min']:.2f}, "
+                     f"max {c['max']:.2f})")
+    return "\n".join(lines)
+
+
+def main(args):
+    import json
+    result = run_bench(args.model, args.batch, args.device, args.repeats, args.steps, args.images,
+                       args.workers, not args.no_compile, not args.no_commands)
+    print(format_result(result))
+    if args.json:
+        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
+    return 0
