@@ -144,7 +144,7 @@ def train(args):
     fixed_noise = training.sample_noise(args.seed, training.SAMPLE_COUNT, model.noise_shape)
 
     def dataset(epoch):
-        return create_dataset(data, image_size, channels, args.batch_size, seed=args.seed, epoch=epoch,
+        return create_dataset(data, image_size, channels, config["batch_size"], seed=args.seed, epoch=epoch,
                               num_workers=args.workers)
 
     run.start(start, config["epochs"], dataset(start).get_dataset_size())

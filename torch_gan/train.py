@@ -71,7 +71,7 @@ def train(args):
     fixed_noise = training.sample_noise(args.seed, training.SAMPLE_COUNT, model.noise_shape)
 
     def loader(epoch):
-        return create_loader(data, image_size, channels, args.batch_size, seed=args.seed, epoch=epoch,
+        return create_loader(data, image_size, channels, config["batch_size"], seed=args.seed, epoch=epoch,
                              num_workers=args.workers)
 
     run.start(start, config["epochs"], len(loader(start)))
