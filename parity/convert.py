@@ -8,17 +8,20 @@ are kept bit for bit.
 Layouts read, and how they are told apart (first rule that matches):
     PyTorch, a dict with "generator"/"discriminator"/"optimizer_*" entries:
         the project's training checkpoint (parity/common/checkpoints.py)
-    PyTorch, a state_dict: one network, `main.<i>.<name>`. The project's names are
-        those of pytorch/examples' dcgan and the PyTorch faces tutorial (`self.main`),
-        so their `netG`/`netD` files are this layout too.
-    MindSpore, any name `epoch`, `config`, `optimizer_*.`, `generator.main.` or
-        `discriminator.main.`: the project's training checkpoint
+    PyTorch, a state_dict: one network under the model's names (dcgan: `main.<i>.<name>`,
+        the names of pytorch/examples' dcgan and the PyTorch faces tutorial, so their
+        `netG`/`netD` files are this layout too).
+    MindSpore, any name `epoch`, `config`, `optimizer_*.`, or `generator.<layer>.` or
+        `discriminator.<layer>.` (`generator.main.0.weight`): the project's training checkpoint
     MindSpore, every name `generator.<i>.` or every name `discriminator.<i>.` (an
         index, not `main.`): the MindSpore faces tutorial's generator.ckpt /
         discriminator.ckpt, whose SequentialCell is *called* generator/discriminator
-    MindSpore, otherwise: one network under the project's names `main.<i>.<name>`
+    MindSpore, otherwise: one network under the model's names (dcgan: `main.<i>.<name>`)
 A single-network file is matched against the generator and the discriminator that
-`ms_gan.models.build(model)` makes; whichever has the same names holds it.
+`ms_gan.models.build(model)` makes; whichever has the same names and shapes holds it.
+Without a model, the file is matched against every model in configs.MODELS: the one
+it fits is used; one that fits several alike (cnn_gan's and sgan's generators are the
+same network) needs the model named, and the error says so.
 
 `num_batches_tracked` has no MindSpore twin: it is dropped on the way to MindSpore and
 written as 0 on the way to PyTorch (BatchNorm reads it only when momentum is None).
@@ -42,7 +45,7 @@ import torch_gan.models
 from ms_gan.device import use_device as use_ms_device
 from parity.common.checkpoints import (CONFIG, DISCRIMINATOR, EPOCH, EXP_AVG, EXP_AVG_SQ, GENERATOR,
                                        MINDSPORE_SUFFIXES, OPTIMIZER, STATE_STEP, TORCH_SUFFIXES)
-from parity.common.configs import get_config
+from parity.common.configs import MODELS, get_config
 from parity.common.files import atomic_path
 from parity.common.names import NUM_BATCHES_TRACKED, ms_to_torch_names, torch_to_ms_names
 
@@ -79,6 +82,7 @@ class Checkpoint:
     config: dict = None
     layout: str = "project"
     notes: list = field(default_factory=list)
+    model: str = None                  # the configs.MODELS name whose networks it fits
 
 
 @dataclass
@@ -89,6 +93,7 @@ class ConversionReport:
     target: str            # framework of DST
     layout_in: str
     layout_out: str
+    model: str
     networks: tuple
     tensors: int           # tensors written
     notes: list
@@ -349,8 +354,10 @@ def _read_ms_training(path, raw, model):
 
 
 def _is_ms_training(names):
+    """Any name `epoch`, `config`, `optimizer_*.` or `generator.`/`discriminator.` followed
+    by a layer's name (not the tutorial's index)."""
     return any(n in (EPOCH, CONFIG) or n.startswith(tuple(f"{o}." for o in OPTIMIZER.values()))
-               or n.startswith((f"{GENERATOR}.{PROJECT_PREFIX}", f"{DISCRIMINATOR}.{PROJECT_PREFIX}"))
+               or (n.partition(".")[0] in NETWORKS and not n.split(".")[1].isdigit())
                for n in names)
 
 
@@ -385,15 +392,64 @@ def _nonfinite(ck):
     return found
 
 
-def read_checkpoint(path, model="dcgan", strict=False):
-    """Read any supported checkpoint into a Checkpoint, checking every name and shape
-    against `model`. NaN/Inf values give a note (a warning), or an error when `strict`."""
-    raw = _raw_load(path)
+def _read(path, raw, model):
+    """`raw` read as a checkpoint of `model`, every name and shape checked against it."""
     ck = _read_ms(path, raw, model) if framework_of(path) == MINDSPORE else _read_torch(path, raw, model)
     for net, arrays in ck.networks.items():
         _check_network(path, net, arrays, model)
     for net, state in ck.optimizers.items():
         _check_adam(path, net, state, model)
+    ck.model = model
+    return ck
+
+
+def _fitting(path, raw):
+    """{model: Checkpoint} of every model in MODELS whose networks the file fits."""
+    fits = {}
+    for model in MODELS:
+        try:
+            fits[model] = _read(path, raw, model)
+        except ConversionError:
+            pass
+    return fits
+
+
+def _what(ck):
+    return " and ".join(ck.networks) if ck.training else f"the {next(iter(ck.networks))}"
+
+
+def _detect(path, raw, model):
+    """Read the file as `model`'s, or as the one model it fits when `model` is None. A file
+    that fits several models alike (cnn_gan's and sgan's generators are the same network)
+    needs --model: the error says so, as does one that fits another model than `model`."""
+    if model is not None:
+        try:
+            return _read(path, raw, model)
+        except ConversionError as error:
+            fits = _fitting(path, raw)
+            if not fits:
+                raise
+            ck = next(iter(fits.values()))
+            raise ConversionError(f"{error}\n  it fits {_what(ck)} of {' and '.join(fits)}: "
+                                  f"give --model {'|'.join(fits)}") from None
+    fits = _fitting(path, raw)
+    if len(fits) == 1:
+        return next(iter(fits.values()))
+    if not fits:
+        raise ConversionError(f"{path}: fits no model ({', '.join(MODELS)}); give --model NAME "
+                              f"to see each parameter that does not fit that model")
+    ck = next(iter(fits.values()))
+    raise ConversionError(f"{path}: ambiguous: {_what(ck)} fits {' and '.join(fits)} alike "
+                          f"(the same names and shapes); give --model {'|'.join(fits)}")
+
+
+def read_checkpoint(path, model=None, strict=False):
+    """Read any supported checkpoint into a Checkpoint, checking every name and shape
+    against `model`, or against every model in MODELS when None (the one it fits is
+    `.model`; more than one is an error). NaN/Inf values give a note (a warning), or an
+    error when `strict`."""
+    raw = _raw_load(path)
+    ck = _detect(path, raw, model)
     bad = _nonfinite(ck)
     if bad:
         message = f"{path}: NaN or Inf in {', '.join(bad)}"
@@ -454,9 +510,10 @@ def _torch_adam(net, state, model, config):
     return result
 
 
-def to_torch(ck, model="dcgan"):
+def to_torch(ck):
     """What torch.load would return for this checkpoint in the project's PyTorch layout
     (the same names as pytorch/examples' dcgan)."""
+    model = ck.model
     exp = expected(model)
     states = {net: ms_to_torch_state(arrays, exp[net].torch_order) for net, arrays in ck.networks.items()}
     if not ck.training:
@@ -471,9 +528,10 @@ def to_torch(ck, model="dcgan"):
     return result
 
 
-def to_mindspore(ck, model="dcgan", layout="project"):
+def to_mindspore(ck, layout="project"):
     """{name: mindspore.Tensor, or str for config} in the project's MindSpore layout, or
     the MindSpore tutorial's names when layout is "tutorial"."""
+    model = ck.model
     order = {net: list(expected(model)[net].shapes) for net in NETWORKS}
     if not ck.training:
         (net, arrays), = ck.networks.items()
@@ -503,7 +561,7 @@ def _save(obj, path, framework):
     ms.save_checkpoint(tensors, str(path), append_dict=strings or None)
 
 
-def load_foreign_checkpoint(path, framework, model="dcgan"):
+def load_foreign_checkpoint(path, framework, model=None):
     """Any supported checkpoint (either framework, project, tutorial or training layout),
     converted in memory to what `framework`'s own loader returns for a project file:
     MINDSPORE: {name: mindspore.Parameter} as mindspore.load_checkpoint gives (config a str);
@@ -513,10 +571,10 @@ def load_foreign_checkpoint(path, framework, model="dcgan"):
         if not note.startswith("warning:"):
             print(f"note: {path}: {note}")
     if framework in (TORCH, "pytorch"):
-        return to_torch(ck, model)
+        return to_torch(ck)
     if framework != MINDSPORE:
         raise ValueError(f"unknown framework {framework!r}: use {MINDSPORE!r} or {TORCH!r}")
-    return {n: v if isinstance(v, str) else ms.Parameter(v, name=n) for n, v in to_mindspore(ck, model).items()}
+    return {n: v if isinstance(v, str) else ms.Parameter(v, name=n) for n, v in to_mindspore(ck).items()}
 
 
 # ---------------------------------------------------------------- verification
@@ -541,9 +599,10 @@ def _load_native(path, model, twins):
     return tuple(ck.networks)
 
 
-def verify_files(src, dst, model="dcgan", batch=4, seed=0):
+def verify_files(src, dst, model=None, batch=4, seed=0, notes=None):
     """Load SRC and DST into their frameworks' models and run the parity forward checks
     on seeded inputs; returns parity.report.Check rows for the networks the files hold.
+    Dropout is off in train mode, as in the parity check (said in `notes`, when given).
     MindSpore runs on CPU: call mindspore.set_device("CPU") before MindSpore first runs
     (the command line does; MindSpore refuses to set it later)."""
     from parity.check import Twins, draw_inputs, forward_checks
@@ -551,7 +610,11 @@ def verify_files(src, dst, model="dcgan", batch=4, seed=0):
     if framework_of(src) == framework_of(dst):
         raise ConversionError("--verify compares two frameworks: SRC and DST are both "
                               f"{framework_of(src)} files")
-    twins = Twins(model, seed)
+    model = model or read_checkpoint(src).model
+    twins = Twins(model, seed, dropout_off=True)
+    if twins.dropout_layers() and notes is not None:
+        notes.append(f"--verify: dropout ({', '.join(twins.dropout_layers())}) off in train mode, as in "
+                     f"the parity check: the frameworks' dropout masks cannot match")
     networks = _load_native(src, model, twins)
     _load_native(dst, model, twins)
     z, real = draw_inputs(twins.config, batch, seed)
@@ -563,8 +626,9 @@ def verify_files(src, dst, model="dcgan", batch=4, seed=0):
 # ---------------------------------------------------------------- conversion
 
 
-def convert(src, dst, model="dcgan", layout="project", verify=False, force=False, strict=False):
+def convert(src, dst, model=None, layout="project", verify=False, force=False, strict=False):
     """Convert SRC into DST (direction from the suffixes) and return a ConversionReport.
+    `model` names the configs.MODELS entry; None finds the one model the file fits.
     DST is written atomically and only if every check (and `verify`, when asked) passes;
     an existing DST is kept unless `force`."""
     src, dst = Path(src), Path(dst)
@@ -582,14 +646,16 @@ def convert(src, dst, model="dcgan", layout="project", verify=False, force=False
     if layout == "tutorial" and ck.training:
         raise ConversionError(f"{src}: --layout tutorial applies to one network's weights; "
                               f"the tutorials write no training checkpoints")
+    if layout == "tutorial" and ck.model != "dcgan":
+        raise ConversionError(f"{src}: --layout tutorial is the faces tutorials' DCGAN's; this is {ck.model}")
     if target == TORCH:
-        obj = to_torch(ck, model)
+        obj = to_torch(ck)
         if layout == "tutorial":
             notes.append("pytorch/examples' dcgan uses the project's PyTorch names (main.<i>.<name>)")
         if ck.training and any(k not in (ck.config or {}) for k in ("lr", "beta1")):
             notes.append("Adam lr/betas not in the config: the tutorials' (lr 2e-4, betas (0.5, 0.999)) written")
     else:
-        obj = to_mindspore(ck, model, layout)
+        obj = to_mindspore(ck, layout)
         if ck.training and source == TORCH:
             notes.append("Adam hyperparameters (param_groups) are not part of the MindSpore layout: "
                          "only the config carries them")
@@ -597,12 +663,12 @@ def convert(src, dst, model="dcgan", layout="project", verify=False, force=False
     with atomic_path(dst) as tmp:
         _save(obj, tmp, target)
         if verify:
-            checks = verify_files(src, tmp, model)
+            checks = verify_files(src, tmp, ck.model, notes=notes)
             if not all(c.passed for c in checks):
                 from parity.report import format_table
                 raise ConversionError(f"{src} -> {dst}: verification FAILED, nothing written\n{format_table(checks)}")
     return ConversionReport(str(src), str(dst), source, target, ck.layout,
-                            "training" if ck.training else layout, tuple(ck.networks),
+                            "training" if ck.training else layout, ck.model, tuple(ck.networks),
                             sum(1 for _ in _tensors(obj)), notes, checks)
 
 
@@ -623,7 +689,7 @@ def main(args):
     report = convert(args.src, args.dst, args.model, args.layout, args.verify, args.force, args.strict)
     print(f"converted {report.src} ({FRAMEWORK_NAMES[report.source]}, {report.layout_in} layout) -> "
           f"{report.dst} ({FRAMEWORK_NAMES[report.target]}, {report.layout_out} layout): "
-          f"{', '.join(report.networks)}, {report.tensors} tensors")
+          f"{report.model} {', '.join(report.networks)}, {report.tensors} tensors")
     for note in report.notes:
         print(f"note: {note}")
     if report.checks is not None:

@@ -15,8 +15,11 @@ import ms_gan.models
 import torch_gan.models
 import parity.convert
 from parity.__main__ import main as cli
+from parity.common.configs import MODELS
 from parity.common.names import torch_to_ms_names
+from parity.common.training import NOT_TRAINED
 from parity.convert import ConversionError, convert, load_foreign_checkpoint, read_checkpoint
+from parity.report import format_table
 
 NZ, NGF, NDF, NC = 100, 64, 64, 3
 ms.set_device("CPU")   # before the first MindSpore kernel: --verify builds parity.check.Twins on it
@@ -146,16 +149,20 @@ def _assert_bit_equal(a, b):
 # ---------------------------------------------------------------- fixtures: files
 
 
-@pytest.fixture(scope="module")
-def ms_files(tmp_path_factory):
-    """The project's MindSpore G and D, with non-trivial running statistics, saved."""
-    folder = tmp_path_factory.mktemp("ms")
-    g, d = ms_gan.models.build("dcgan", seed=1)
+def _ms_weights(folder, model="dcgan"):
+    """The project's MindSpore G and D of `model`, with non-trivial running statistics,
+    saved as g.ckpt and d.ckpt."""
+    g, d = ms_gan.models.build(model, seed=1)
     _randomize_ms_stats(g, 2)
     _randomize_ms_stats(d, 3)
     ms.save_checkpoint(g, str(folder / "g.ckpt"))
     ms.save_checkpoint(d, str(folder / "d.ckpt"))
     return folder
+
+
+@pytest.fixture(scope="module")
+def ms_files(tmp_path_factory):
+    return _ms_weights(tmp_path_factory.mktemp("ms"))
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +230,53 @@ def test_round_trip_torch_mindspore_torch(torch_files, tmp_path):
             else:
                 assert before[k].dtype == after[k].dtype
                 assert torch.equal(before[k], after[k]), k
+
+
+# ---------------------------------------------------------------- every model
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_every_model_round_trips_and_verifies(model, tmp_path):
+    """G and D weights of each model: MindSpore -> PyTorch (verified) -> MindSpore, bit-equal."""
+    src = _ms_weights(tmp_path, model)
+    for net in ("g", "d"):
+        report = convert(src / f"{net}.ckpt", tmp_path / f"{net}.pth", model=model, verify=True)
+        assert report.passed and report.model == model, format_table(report.checks)
+        assert {c.name.split()[0] for c in report.checks} == {net.upper()}
+        convert(tmp_path / f"{net}.pth", tmp_path / f"{net}_back.ckpt", model=model)
+        _assert_bit_equal(_ms_arrays(tmp_path / f"{net}_back.ckpt"), _ms_arrays(src / f"{net}.ckpt"))
+    if model in ("cnn_gan", "dcgan_mnist"):
+        assert any("dropout" in n for n in report.notes)
+
+
+@pytest.mark.parametrize("model", sorted(set(MODELS) - NOT_TRAINED))
+def test_every_trainable_model_training_checkpoint_round_trips(model, tmp_path):
+    _ms_training(tmp_path / "a.ckpt", model=model)
+    report = convert(tmp_path / "a.ckpt", tmp_path / "b.pt", verify=True)      # the model found by its names
+    assert report.model == model and report.passed and report.networks == ("generator", "discriminator")
+    assert convert(tmp_path / "b.pt", tmp_path / "c.ckpt").model == model
+    _assert_ms_training_equal(tmp_path / "a.ckpt", tmp_path / "c.ckpt")
+
+
+def test_the_model_is_found_by_its_parameters(tmp_path, capsys):
+    for model in ("gan", "dcgan_mnist"):
+        (tmp_path / model).mkdir()
+        _ms_weights(tmp_path / model, model)
+        assert convert(tmp_path / model / "d.ckpt", tmp_path / f"{model}.pth").model == model
+        assert read_checkpoint(tmp_path / f"{model}.pth").networks.keys() == {"discriminator"}
+    # the command line's --model is dcgan unless given: a file of another model is named
+    _fails(capsys, tmp_path / "gan" / "g.ckpt", tmp_path / "g.pth",
+           match=["does not fit", "it fits the generator of gan: give --model gan"])
+
+
+def test_a_file_that_fits_two_models_needs_model(tmp_path, capsys):
+    """cnn_gan's generator is sgan's: the same names and shapes."""
+    _ms_weights(tmp_path, "cnn_gan")
+    with pytest.raises(ConversionError, match=r"ambiguous: the generator fits cnn_gan and sgan .*--model cnn_gan\|sgan"):
+        convert(tmp_path / "g.ckpt", tmp_path / "g.pth")
+    assert not (tmp_path / "g.pth").exists()
+    assert cli(["convert", str(tmp_path / "g.ckpt"), str(tmp_path / "g.pth"), "--model", "sgan"]) == 0
+    assert "sgan generator" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- the tutorials' files
@@ -330,15 +384,15 @@ def _grads(net, seed, framework):
     return [rng.standard_normal(tuple(p.shape)).astype(np.float32) * 1e-2 for p in params]
 
 
-def _ms_opt_entries(prefix, optimizer):
+def _ms_opt_entries(prefix, optimizer, net):
     """The optimizer's own state (its network's parameters left out) under `prefix.`."""
-    return [{"name": f"{prefix}.{n}", "data": p} for n, p in optimizer.parameters_and_names()
-            if not n.startswith("main.")]
+    weights = {p.name for p in net.trainable_params()}
+    return [{"name": f"{prefix}.{n}", "data": p} for n, p in optimizer.parameters_and_names() if n not in weights]
 
 
-def _ms_training(path, adam="mint"):
+def _ms_training(path, adam="mint", model="dcgan"):
     """A MindSpore training checkpoint per parity/common/checkpoints.py, after real steps."""
-    g, d = ms_gan.models.build("dcgan", seed=12)
+    g, d = ms_gan.models.build(model, seed=12)
     _randomize_ms_stats(g, 13)
     opts = {}
     for name, net in (("g", g), ("d", d)):
@@ -350,7 +404,7 @@ def _ms_training(path, adam="mint"):
             opts[name](tuple(ms.Tensor(x) for x in _grads(net, step, "ms")))
     entries = ([{"name": f"generator.{n}", "data": p} for n, p in g.parameters_and_names()]
                + [{"name": f"discriminator.{n}", "data": p} for n, p in d.parameters_and_names()]
-               + _ms_opt_entries("optimizer_g", opts["g"]) + _ms_opt_entries("optimizer_d", opts["d"])
+               + _ms_opt_entries("optimizer_g", opts["g"], g) + _ms_opt_entries("optimizer_d", opts["d"], d)
                + [{"name": "epoch", "data": ms.Tensor(np.int32(3))}])
     ms.save_checkpoint(entries, str(path), append_dict={"config": json.dumps({"lr": 2e-4, "beta1": 0.5})})
     return g, d, opts
@@ -437,15 +491,19 @@ def test_torch_training_checkpoint_resumes_in_mindspore(torch_training, tmp_path
         np.testing.assert_allclose(p.detach().numpy(), ms_p.asnumpy(), atol=1e-6, err_msg=name)
 
 
-def test_training_round_trips_are_bit_equal(ms_training, torch_training, tmp_path):
-    convert(ms_training[0], tmp_path / "b.pt")
-    convert(tmp_path / "b.pt", tmp_path / "c.ckpt")
-    before, after = ms.load_checkpoint(str(ms_training[0])), ms.load_checkpoint(str(tmp_path / "c.ckpt"))
+def _assert_ms_training_equal(path_a, path_b):
+    before, after = ms.load_checkpoint(str(path_a)), ms.load_checkpoint(str(path_b))
     assert set(before) == set(after) and before["config"] == after["config"]
     for k in before:
         if k != "config":
             assert before[k].dtype == after[k].dtype and before[k].shape == after[k].shape, k
             np.testing.assert_array_equal(before[k].asnumpy(), after[k].asnumpy(), err_msg=k)
+
+
+def test_training_round_trips_are_bit_equal(ms_training, torch_training, tmp_path):
+    convert(ms_training[0], tmp_path / "b.pt")
+    convert(tmp_path / "b.pt", tmp_path / "c.ckpt")
+    _assert_ms_training_equal(ms_training[0], tmp_path / "c.ckpt")
 
     convert(torch_training[0], tmp_path / "y.ckpt")
     convert(tmp_path / "y.ckpt", tmp_path / "z.pt")
