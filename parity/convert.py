@@ -415,7 +415,7 @@ def _fitting(path, raw):
 
 
 def _what(ck):
-    return " and ".join(ck.networks) if ck.training else f"the {next(iter(ck.networks))}"
+    return "the " + " and ".join(ck.networks)
 
 
 def _detect(path, raw, model):
