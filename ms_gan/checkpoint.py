@@ -41,7 +41,7 @@ def save_training_checkpoint(path, step, epoch, config):
         ms.save_checkpoint(entries, str(tmp), append_dict={CONFIG: config_to_json(config)})
 
 
-def read_checkpoint(path, model="dcgan"):
+def read_checkpoint(path, model=None):
     """{name: Parameter or str} of a MindSpore file, or of a PyTorch one converted."""
     path = Path(path)
     if not path.is_file():

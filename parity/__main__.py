@@ -39,7 +39,7 @@ def build_parser():
                                                   "PyTorch (.pt/.pth), either way")
     convert.add_argument("src", help="checkpoint to read: project, tutorial or training layout")
     convert.add_argument("dst", help="checkpoint to write; its suffix picks the framework")
-    convert.add_argument("--model", default="dcgan", help="model the weights belong to (default dcgan)")
+    convert.add_argument("--model", help="model the weights belong to (default: found from the file's parameters)")
     convert.add_argument("--layout", choices=("project", "tutorial"), default="project",
                          help="names to write: the project's models' or the target framework's tutorial's")
     convert.add_argument("--verify", action="store_true",

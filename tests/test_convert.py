@@ -264,8 +264,10 @@ def test_the_model_is_found_by_its_parameters(tmp_path, capsys):
         _ms_weights(tmp_path / model, model)
         assert convert(tmp_path / model / "d.ckpt", tmp_path / f"{model}.pth").model == model
         assert read_checkpoint(tmp_path / f"{model}.pth").networks.keys() == {"discriminator"}
-    # the command line's --model is dcgan unless given: a file of another model is named
-    _fails(capsys, tmp_path / "gan" / "g.ckpt", tmp_path / "g.pth",
+    # the command line finds it too; a wrong --model names the one the file fits
+    assert cli(["convert", str(tmp_path / "gan" / "g.ckpt"), str(tmp_path / "g.pth")]) == 0
+    assert "gan generator" in capsys.readouterr().out
+    _fails(capsys, tmp_path / "gan" / "g.ckpt", tmp_path / "g2.pth", "--model", "dcgan",
            match=["does not fit", "it fits the generator of gan: give --model gan"])
 
 

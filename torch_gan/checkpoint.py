@@ -26,7 +26,7 @@ def save_training_checkpoint(path, step, epoch, config):
         torch.save(state, tmp)
 
 
-def read_checkpoint(path, model="dcgan"):
+def read_checkpoint(path, model=None):
     """What torch.load gives for a PyTorch file, or a MindSpore one converted."""
     path = Path(path)
     if not path.is_file():
