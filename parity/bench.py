@@ -78,7 +78,7 @@ def entries(group, rates):
     return out
 
 
-def train_runs(model, batch, steps, device, torch_device, compile_torch):
+def train_runs(model, batch, steps, torch_device, compile_torch, notes):
     config = get_config(model)
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (batch, *config.image_shape)).astype(np.float32)
@@ -88,7 +88,12 @@ def train_runs(model, batch, steps, device, torch_device, compile_torch):
     steppers["torch eager"] = TorchTrainStep(*torch_gan.models.build(model, seed=0), device=torch_device)
     if compile_torch:
         g, d = torch_gan.models.build(model, seed=0)
-        steppers["torch compile"] = TorchTrainStep(torch.compile(g), torch.compile(d), device=torch_device)
+        compiled = TorchTrainStep(torch.compile(g), torch.compile(d), device=torch_device)
+        try:
+            compiled(real, z)          # compiles; a failure (no C++ compiler, ...) leaves it out
+            steppers["torch compile"] = compiled
+        except Exception as error:     # torch._dynamo raises many kinds
+            notes.append(f"torch.compile left out: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
 
     def run(step):
         def fn():
@@ -133,8 +138,8 @@ def command_timings(model, device, folder, repeats):
     ckpt, pt, back = (folder / f"train{suffix}" for suffix in (".ckpt", ".pt", "_back.ckpt"))
     save_training_checkpoint(ckpt, step, 1, {"model": model})
     runs = {f"check {model}": lambda: run_check(model, device),
-            "convert .ckpt -> .pt": lambda: convert(ckpt, pt, model, force=True),
-            "convert .pt -> .ckpt": lambda: convert(pt, back, model, force=True)}
+            "convert .ckpt -> .pt": lambda: convert(ckpt, pt, model=model, force=True),
+            "convert .pt -> .ckpt": lambda: convert(pt, back, model=model, force=True)}
     seconds = {name: [] for name in runs}
     for _ in range(repeats):
         for name, fn in runs.items():
@@ -161,11 +166,13 @@ def machine():
 def run_bench(model="dcgan", batch=64, device="CPU", repeats=5, steps=2, images=2048, workers=2,
               compile_torch=True, commands=True, log=print):
     """All measurements; returns the JSON-ready result."""
+    start = time.perf_counter()
     ms_device = use_ms_device(device)
     torch_device = torch.device(TORCH_DEVICE_FOR[ms_device])
     result = {"model": model, "batch": batch, "device": ms_device, "torch_device": str(torch_device),
-              "machine": machine(), "entries": [], "commands": []}
-    groups = {"train": lambda: train_runs(model, batch, steps, ms_device, torch_device, compile_torch),
+              "machine": machine(), "entries": [], "commands": [], "notes": []}
+    notes = result["notes"]
+    groups = {"train": lambda: train_runs(model, batch, steps, torch_device, compile_torch, notes),
               "generate": lambda: generate_runs(model, batch, steps, torch_device)}
     with tempfile.TemporaryDirectory(prefix="parity_bench_") as tmp:
         tmp = Path(tmp)
@@ -178,6 +185,7 @@ def run_bench(model="dcgan", batch=64, device="CPU", repeats=5, steps=2, images=
         if commands:
             log("timing parity check and convert ...")
             result["commands"] = command_timings(model, ms_device, tmp, max(1, repeats // 2))
+    result["seconds"] = time.perf_counter() - start
     return result
 
 
@@ -193,6 +201,8 @@ def format_result(result):
     for c in result["commands"]:
         lines.append(f"{'command':9s} {c['command']:28s} {c['seconds']:9.2f} s  (min {c['min']:.2f}, "
                      f"max {c['max']:.2f})")
+    lines += [f"note: {note}" for note in result["notes"]]
+    lines.append(f"bench took {result['seconds']:.0f} s")
     return "\n".join(lines)
 
 
