@@ -435,9 +435,13 @@ def _detect(path, raw, model):
     fits = _fitting(path, raw)
     if len(fits) == 1:
         return next(iter(fits.values()))
-    if not fits:
-        raise ConversionError(f"{path}: fits no model ({', '.join(MODELS)}); give --model NAME "
-                              f"to see each parameter that does not fit that model")
+    if not fits:   # say what does not fit the closest model, parameter by parameter
+        closest = max(MODELS, key=lambda m: max(len(set(raw) & set(expected(m)[n].shapes)) for n in NETWORKS))
+        try:
+            _read(path, raw, closest)
+        except ConversionError as error:
+            raise ConversionError(f"{error}\n  the file fits no model; {closest} is the closest by "
+                                  f"parameter names (give --model NAME to compare with another)") from None
     ck = next(iter(fits.values()))
     raise ConversionError(f"{path}: ambiguous: {_what(ck)} fits {' and '.join(fits)} alike "
                           f"(the same names and shapes); give --model {'|'.join(fits)}")
