@@ -60,14 +60,7 @@ def train(args):
 
     generator, discriminator = torch_gan.models.build(args.model, seed=args.seed)
     step = TrainStep(generator, discriminator, args.lr, args.beta1, device)
-    start = 0
-    if args.resume:
-        path = run.last_checkpoint()
-        if path is None:
-            raise FileNotFoundError(f"--resume: no checkpoint in {run.out / 'checkpoints'}")
-        start, stored = load_training_checkpoint(path, step)
-        training.check_resumable(stored, config, path)
-        print(f"resuming from {path} (epoch {start} done)")
+    start = run.resume(lambda path: load_training_checkpoint(path, step), config) if args.resume else 0
     fixed_noise = training.sample_noise(args.seed, training.SAMPLE_COUNT, model.noise_shape)
 
     def loader(epoch):

@@ -235,6 +235,17 @@ class Run:
                 found[int(match[1])] = path
         return found[max(found)] if found else None
 
+    def resume(self, load, config):
+        """Load the last checkpoint with `load(path) -> (epochs done, its config)`, after
+        checking it was made with the same settings; returns the epochs done."""
+        path = self.last_checkpoint()
+        if path is None:
+            raise FileNotFoundError(f"--resume: no checkpoint in {self.out / 'checkpoints'}")
+        start, stored = load(path)
+        check_resumable(stored, config, path)
+        print(f"resuming from {path} (epoch {start} done)")
+        return start
+
     # metrics and progress
     def start(self, epochs_done, epochs, steps_per_epoch):
         """Keep the metrics of the epochs already done (on resume) and open the bar."""
