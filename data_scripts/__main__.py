@@ -1,10 +1,10 @@
-"""python -m data_scripts faces|mnist|digits [--root ./datasets] [--url URL]"""
+"""python -m data_scripts faces|mnist|digits [--root ./datasets] [--url URL] [--split]"""
 import argparse
 import sys
 
 from data_scripts.download import (
     DEFAULT_ROOT, FACES_COUNT, FACES_URL, MNIST_URL, DownloadError, fetch_faces, fetch_mnist)
-from parity.common.datasets import embedded_digits
+from parity.common.datasets import embedded_digits, embedded_digits_split
 
 
 def main(argv=None):
@@ -17,6 +17,9 @@ def main(argv=None):
     parser.add_argument("--root", default=str(DEFAULT_ROOT), help="folder of the data sets (default: ./datasets)")
     parser.add_argument("--url", help=f"faces: the zip's URL (default {FACES_URL}); "
                                       f"mnist: the folder URL of the four idx files (default {MNIST_URL})")
+    parser.add_argument("--split", action="store_true",
+                        help="digits: as train/ (4,000) and test/ (1,000, 100 a class) in <root>/mnist_5k_split, "
+                             "MNIST's layout")
     parser.add_argument("--count", type=int, default=FACES_COUNT,
                         help=f"faces: the number of images the zip must hold (default {FACES_COUNT})")
     args = parser.parse_args(argv)
@@ -26,7 +29,7 @@ def main(argv=None):
         elif args.dataset == "mnist":
             fetch_mnist(args.root, args.url or MNIST_URL)
         else:
-            print(embedded_digits(args.root))
+            print(embedded_digits_split(args.root) if args.split else embedded_digits(args.root))
     except (DownloadError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

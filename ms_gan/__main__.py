@@ -1,4 +1,4 @@
-"""python -m ms_gan train|generate ...: see `python -m ms_gan COMMAND --help`."""
+"""python -m ms_gan train|generate|evaluate ...: see `python -m ms_gan COMMAND --help`."""
 import sys
 
 from ms_gan.device import DEVICES
@@ -9,8 +9,10 @@ def main(argv=None):
     args = build_parser("python -m ms_gan", DEVICES, "CPU").parse_args(argv)
     if args.command == "train":
         from ms_gan.train import train as command
-    else:
+    elif args.command == "generate":
         from ms_gan.generate import main as command
+    else:
+        from ms_gan.evaluate import main as command
     return run_command(command, args)
 
 

@@ -74,9 +74,14 @@ def load_training_checkpoint(path, step):
     return int(raw[EPOCH].asnumpy()), config_from_json(raw[CONFIG])
 
 
-def load_generator(path, generator, model="dcgan"):
-    """Load G from a training checkpoint or a weights-only one of G, of either framework."""
+def load_network(path, net, model="dcgan", part=GENERATOR):
+    """Load G (`part` GENERATOR) or D (DISCRIMINATOR) from a training checkpoint, or from a
+    weights-only one of that network, of either framework."""
     raw = read_checkpoint(path, model)
-    names = [n for n, _ in generator.parameters_and_names()]
-    training = any(k.startswith(GENERATOR + ".") for k in raw)
-    load_arrays(generator, _arrays(raw, GENERATOR + "." if training else "", names, path))
+    names = [n for n, _ in net.parameters_and_names()]
+    training = any(k.startswith(part + ".") for k in raw)
+    load_arrays(net, _arrays(raw, part + "." if training else "", names, path))
+
+
+def load_generator(path, generator, model="dcgan"):
+    load_network(path, generator, model, GENERATOR)

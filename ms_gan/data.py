@@ -29,7 +29,7 @@ import mindspore.dataset.vision as vision
 import numpy as np
 from PIL import Image
 
-from parity.common.datasets import epoch_order, scan_images
+from parity.common.datasets import check_channels, epoch_order, scan_images
 
 def _decode_or_skip(path):
     """Read and decode one file as RGB; flag it if unreadable.
@@ -45,15 +45,16 @@ def _decode_or_skip(path):
         return np.zeros((1, 1, 3), np.uint8), np.bool_(False)
 
 
-def _finish_batch(images, ok):
+def _finish_batch(images, ok, *labels):
     """uint8 (N, C, H, W) or (N, H, W) -> float32 (M, C, H, W) in [-1, 1], without the
-    unreadable images. Mapped over whole batches: per_batch_map may not drop rows."""
+    unreadable images (and their labels, if given). Mapped over whole batches:
+    per_batch_map may not drop rows."""
     if not ok.all():
-        images = images[ok]
+        images, labels = images[ok], tuple(label[ok] for label in labels)
     if images.ndim == 3:
         images = images[:, None]
     # The reference's arithmetic: vision.Rescale(1/127.5, -1) gives 1.0000001 for 255.
-    return images.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+    return (images.astype(np.float32) / np.float32(127.5) - np.float32(1.0), *labels)
 
 
 def create_dataset(folder, image_size=64, channels=3, batch_size=128, seed=0, epoch=0,
@@ -62,11 +63,24 @@ def create_dataset(folder, image_size=64, channels=3, batch_size=128, seed=0, ep
     [-1, 1], in the order of epoch_order(n, seed, epoch) (file order if not shuffle).
     Unreadable images are skipped with a warning, so a batch may come out short;
     get_dataset_size() is the number of batches."""
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, not {channels}")
+    check_channels(channels)
     paths = scan_images(folder)
     order = epoch_order(len(paths), seed, epoch) if shuffle else np.arange(len(paths))
-    dataset = ds.GeneratorDataset([(np.array(str(paths[i])),) for i in order], ["path"], shuffle=False)
+    return _pipeline([paths[i] for i in order], None, image_size, channels, batch_size, num_workers,
+                     drop_remainder)
+
+
+def create_labelled_dataset(paths, labels, image_size, channels, batch_size, num_workers=2):
+    """Columns "image" (as create_dataset's) and "label" (int32 (N,)): `paths` in the order
+    given with the label each one shows the loss (parity.common.datasets.LabelledPlan)."""
+    return _pipeline(paths, labels, image_size, channels, batch_size, num_workers, False)
+
+
+def _pipeline(paths, labels, image_size, channels, batch_size, num_workers, drop_remainder):
+    columns = ["path"] if labels is None else ["path", "label"]
+    rows = [(np.array(str(p)),) for p in paths] if labels is None else \
+        [(np.array(str(p)), np.int32(label)) for p, label in zip(paths, labels)]
+    dataset = ds.GeneratorDataset(rows, columns, shuffle=False)
     workers = max(1, num_workers)                           # MindSpore has no 0 workers
     dataset = dataset.map(_decode_or_skip, "path", ["image", "ok"], num_parallel_workers=workers)
     # Decode gives RGB. ConvertColor and PIL's "L" agree on gray images and differ by one
@@ -75,4 +89,5 @@ def create_dataset(folder, image_size=64, channels=3, batch_size=128, seed=0, ep
     transforms = gray + [vision.Resize(image_size), vision.CenterCrop(image_size), vision.HWC2CHW()]
     dataset = dataset.map(transforms, "image", num_parallel_workers=workers)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-    return dataset.map(_finish_batch, ["image", "ok"], ["image"], num_parallel_workers=workers)
+    kept = ["image"] + columns[1:]
+    return dataset.map(_finish_batch, ["image", "ok"] + columns[1:], kept, num_parallel_workers=workers)

@@ -27,5 +27,12 @@ def use_device(name):
     if target == "CPU" and slow_cpu_convolutions():
         warnings.warn(f"MindSpore {ms.__version__} runs CPU convolutions 30-100x slower than 2.8.0 "
                       f"(oneDNN's reference kernel): pip install mindspore==2.8.0", RuntimeWarning, stacklevel=2)
-    ms.set_device(target)
+    try:
+        ms.set_device(target)
+    except RuntimeError:
+        # MindSpore fixes the device once a kernel has run; the same device again is fine
+        # (a second command in one process), another one is not.
+        if ms.get_context("device_target") != target:
+            raise RuntimeError(f"MindSpore already runs on {ms.get_context('device_target')} in this process; "
+                               f"it cannot switch to {target}: start a new process") from None
     return target

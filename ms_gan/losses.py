@@ -5,7 +5,7 @@ import mindspore as ms
 from mindspore import ops
 
 from parity.common.configs import get_config
-from parity.common.losses import BCE_EPS, FAKE_LABEL, REAL_LABEL
+from parity.common.losses import BCE_EPS, FAKE_LABEL, HIDDEN, REAL_LABEL
 
 
 def bce(probs, label):
@@ -25,9 +25,13 @@ def generator_loss(d_fake):
 
 
 def cross_entropy(logits, labels):
-    """Mean cross-entropy of class logits (log-softmax applied once) against integer labels."""
-    one_hot = ops.one_hot(labels, logits.shape[1], ms.Tensor(1.0, logits.dtype), ms.Tensor(0.0, logits.dtype))
-    return -ops.mean(ops.sum(one_hot * ops.log_softmax(logits, axis=1), 1))
+    """Mean cross-entropy of class logits (log-softmax applied once) against integer labels,
+    over the rows whose label is not HIDDEN; 0 if there are none."""
+    seen = (labels != HIDDEN).astype(logits.dtype)
+    one_hot = ops.one_hot(ops.maximum(labels, 0), logits.shape[1], ms.Tensor(1.0, logits.dtype),
+                          ms.Tensor(0.0, logits.dtype))
+    row_loss = -ops.sum(one_hot * ops.log_softmax(logits, axis=1), 1)
+    return ops.sum(row_loss * seen) / ops.maximum(ops.sum(seen), 1.0)
 
 
 def generated_class(logits):
@@ -60,16 +64,36 @@ def sgan_generator_loss(d_fake):
     return bce(d_fake[0], REAL_LABEL)
 
 
+def sgan_classifier_loss(d_real, labels):
+    """The class head on real images alone: the loss of D trained as a plain classifier."""
+    return cross_entropy(d_real[1], labels)
+
+
 class Losses(NamedTuple):
     discriminator_loss: Callable   # (d(real), d(fake), labels=None) -> (real, fake, loss)
     generator_loss: Callable       # d(G(z)) -> loss
     parts: dict                    # name -> (d(real), d(fake), labels) -> (real, fake, mean)
+    probability: Callable          # d(x) -> D's probability that x is real
+    classifier_loss: Callable = None   # (d(real), labels) -> loss; None without a class head
 
 
-LOSSES = {
-    "bce": Losses(lambda d_real, d_fake, labels=None: discriminator_loss(d_real, d_fake), generator_loss, {}),
+def bce_discriminator_loss(d_real, d_fake, labels=None):
+    return discriminator_loss(d_real, d_fake)
+
+
+def probability(d_out):
+    return d_out
+
+
+def sgan_probability(d_out):
+    return d_out[0]
+
+
+LOSSES = {   # named functions, not lambdas: ms.jit compiles them
+    "bce": Losses(bce_discriminator_loss, generator_loss, {}, probability),
     "sgan": Losses(sgan_discriminator_loss, sgan_generator_loss,
-                   {"adversarial": sgan_adversarial_loss, "class": sgan_class_loss}),
+                   {"adversarial": sgan_adversarial_loss, "class": sgan_class_loss}, sgan_probability,
+                   sgan_classifier_loss),
 }
 
 

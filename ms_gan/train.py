@@ -10,10 +10,10 @@ from mindspore import mint, nn
 
 import ms_gan.models
 from ms_gan.checkpoint import load_training_checkpoint, save_training_checkpoint
-from ms_gan.data import create_dataset
+from ms_gan.data import create_dataset, create_labelled_dataset
 from ms_gan.device import use_device
 from ms_gan.generate import generate
-from ms_gan.losses import discriminator_loss, generator_loss
+from ms_gan.losses import LOSSES
 from parity.common import training
 from parity.common.configs import get_config
 
@@ -61,10 +61,13 @@ def _statistics_kept(generator):
 
 
 class TrainStep:
-    """One training step; `step(real, z)` -> {name: float} of training.STATS.
+    """One training step; `step(real, z, labels=None)` -> {name: float} of training.STATS.
 
-    `real`: (N, C, H, W) float32 in [-1, 1], numpy or Tensor; `z`: numpy (N, *noise_shape).
-    mode "jit" compiles the step with ms.jit, "pynative" runs it eagerly.
+    `real`: (N, C, H, W) float32 in [-1, 1], numpy or Tensor; `z`: numpy (N, *noise_shape);
+    `labels`: int (N,) classes, HIDDEN where unseen, for a model with a class head (`loss`
+    "sgan": ms_gan.losses.LOSSES). mode "jit" compiles the step with ms.jit, "pynative" runs
+    it eagerly. `supervised`: D alone learns the classes of the labelled images, a plain
+    classifier (the baseline of semi-supervised training); it returns training.CLASSIFIER_STATS.
 
     G's forward runs once, under mindspore.vjp, which keeps it for the G step: D's loss
     takes `fake` as a plain input (no gradient into G: PyTorch's fake.detach()); G's loss
@@ -82,45 +85,61 @@ class TrainStep:
     does PyTorch's math is kept.
     """
 
-    def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, mode="jit"):
+    def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, mode="jit", loss="bce", supervised=False):
         if mode not in ("jit", "pynative"):
             raise ValueError(f"mode must be 'jit' or 'pynative', not {mode!r}")
         self.gan = GAN(generator, discriminator, lr, beta1)
         self.generator, self.discriminator = generator, discriminator
         self.optimizer_g, self.optimizer_d = self.gan.optimizer_g, self.gan.optimizer_d
+        self.stats = training.CLASSIFIER_STATS if supervised else training.STATS
         generator.set_train(True)
         discriminator.set_train(True)
         g_weights = generator.trainable_params()
         optimizer_g, optimizer_d = self.optimizer_g, self.optimizer_d
+        # ms.jit reads functions from locals, not from a NamedTuple's attributes.
+        d_loss, g_loss, probability, class_loss = (LOSSES[loss].discriminator_loss, LOSSES[loss].generator_loss,
+                                                   LOSSES[loss].probability, LOSSES[loss].classifier_loss)
 
-        def d_objective(real, fake):
+        def d_objective(real, fake, labels):
             d_real, d_fake = discriminator(real), discriminator(fake)
-            _, _, loss = discriminator_loss(d_real, d_fake)
-            return loss, d_real.mean(), d_fake.mean()
+            _, _, loss = d_loss(d_real, d_fake, labels)
+            return loss, probability(d_real).mean(), probability(d_fake).mean()
 
         def g_objective(fake):
             d_fake = discriminator(fake)
-            return generator_loss(d_fake), d_fake.mean()
+            return g_loss(d_fake), probability(d_fake).mean()
+
+        def classifier_objective(real, labels):
+            return class_loss(discriminator(real), labels)
 
         d_grad = ms.value_and_grad(d_objective, None, discriminator.trainable_params(), has_aux=True)
         g_grad = ms.value_and_grad(g_objective, 0, None, has_aux=True)   # w.r.t. fake
+        classifier_grad = ms.value_and_grad(classifier_objective, None, discriminator.trainable_params())
 
         g_backward = _statistics_kept(generator) if mode == "pynative" else _vjp_weights
 
-        def step(real, z):
+        def step(real, z, labels):
             fake, g_vjp = ms.vjp(generator, z, weights=g_weights)
-            (loss_d, d_x, d_g_z1), d_grads = d_grad(real, fake)
+            (loss_d, d_x, d_g_z1), d_grads = d_grad(real, fake, labels)
             optimizer_d(d_grads)
             (loss_g, d_g_z2), fake_grad = g_grad(fake)
             optimizer_g(g_backward(g_vjp, fake_grad))
             return loss_d, loss_g, d_x, d_g_z1, d_g_z2
 
+        def classifier_step(real, z, labels):   # D alone on the labelled images; z unused
+            loss, grads = classifier_grad(real, labels)
+            optimizer_d(grads)
+            return (loss,)
+
+        step = classifier_step if supervised else step
         self._step = ms.jit(step) if mode == "jit" else step
 
-    def __call__(self, real, z):
+    def __call__(self, real, z, labels=None):
         real = real if isinstance(real, ms.Tensor) else ms.Tensor(np.asarray(real, np.float32))
-        out = self._step(real, ms.Tensor(z))
-        return dict(zip(training.STATS, (float(x.asnumpy()) for x in out)))
+        if labels is not None and not isinstance(labels, ms.Tensor):
+            labels = ms.Tensor(np.asarray(labels, np.int32))
+        out = self._step(real, ms.Tensor(z), labels)
+        return dict(zip(self.stats, (float(x.asnumpy()) for x in out)))
 
 
 def train(args):
@@ -132,21 +151,33 @@ def train(args):
     run = training.Run(args.out, ".ckpt", args.log_every)
 
     generator, discriminator = ms_gan.models.build(args.model, seed=args.seed)
-    step = TrainStep(generator, discriminator, args.lr, args.beta1, args.mode or "jit")
+    step = TrainStep(generator, discriminator, args.lr, args.beta1, args.mode or "jit", model.loss,
+                     config.get("supervised", False))
     start = run.resume(lambda path: load_training_checkpoint(path, step), config) if args.resume else 0
     fixed_noise = training.sample_noise(args.seed, training.SAMPLE_COUNT, model.noise_shape)
 
-    def dataset(epoch):
-        return create_dataset(data, image_size, channels, config["batch_size"], seed=args.seed, epoch=epoch,
-                              num_workers=args.workers)
+    if model.num_classes:   # batches of (images, labels) in the plan's order
+        paths, plan = training.labelled_plan(data, config)
+
+        def dataset(epoch):
+            indices, shown = plan.epoch(epoch)
+            return create_labelled_dataset([paths[i] for i in indices], shown, image_size, channels,
+                                           plan.step_size, args.workers)
+    else:
+        def dataset(epoch):
+            return create_dataset(data, image_size, channels, config["batch_size"], seed=args.seed, epoch=epoch,
+                                  num_workers=args.workers)
 
     run.start(start, config["epochs"], dataset(start).get_dataset_size())
     try:
         for epoch in range(start, config["epochs"]):
-            for i, (real,) in enumerate(dataset(epoch).create_tuple_iterator(num_epochs=1)):
+            for i, (real, *labels) in enumerate(dataset(epoch).create_tuple_iterator(num_epochs=1)):
                 z = training.step_noise(args.seed, epoch, i, real.shape[0], model.noise_shape)
-                run.log_step(epoch, i, step(real, z))
-            run.save_samples(epoch + 1, generate(generator, fixed_noise))
+                run.log_step(epoch, i, step(real, z, *labels))
+            if config.get("supervised"):
+                run.save_metrics()      # G does not train
+            else:
+                run.save_samples(epoch + 1, generate(generator, fixed_noise))
             save_training_checkpoint(run.checkpoint_path(epoch + 1), step, epoch + 1, config)
             run.save_plots(epoch + 1)
     finally:

@@ -59,13 +59,28 @@ def build_parser():
     bench.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     bench.add_argument("--no-commands", action="store_true", help="skip timing parity check and convert")
     bench.add_argument("--json", metavar="PATH", help="also write the result as JSON")
+
+    study = commands.add_parser("sgan-study", help="semi-supervised sgan against the same D trained as a plain "
+                                                   "classifier, on a few labels, in both frameworks: test accuracy")
+    study.add_argument("--train", metavar="DIR", required=True, help="training images, DIR/<class>/...")
+    study.add_argument("--test", metavar="DIR", required=True, help="test images, DIR/<class>/...")
+    study.add_argument("--labels", type=int, nargs="+", default=[100, 1000],
+                       help="labelled training images, one study row each (default 100 1000)")
+    study.add_argument("--epochs", type=int, default=2, help="epochs of every run (default 2)")
+    study.add_argument("--batch-size", type=int, default=32,
+                       help="unlabelled and labelled images a step, each (default 32)")
+    study.add_argument("--seed", type=int, default=0)
+    study.add_argument("--frameworks", nargs="+", choices=("ms_gan", "torch_gan"), default=["ms_gan", "torch_gan"])
+    study.add_argument("--out", metavar="DIR", default="runs/sgan_study",
+                       help="one folder a run; a run whose result is there is not run again (default %(default)s)")
+    study.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     return parser
 
 
 # command -> module with main(args) -> exit code; imported only when its command runs,
 # since each imports both frameworks.
 MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "parity.trajectory",
-           "bench": "parity.bench"}
+           "bench": "parity.bench", "sgan-study": "parity.sgan_study"}
 
 
 def main(argv=None):

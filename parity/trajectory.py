@@ -28,7 +28,7 @@ from ms_gan.init import state_arrays as ms_state
 from parity.check import Twins
 from parity.common import training
 from parity.common.configs import get_config
-from parity.common.datasets import embedded_digits, epoch_order, load_image, scan_images
+from parity.common.datasets import embedded_digits, epoch_order, labelled_images, load_image
 from parity.common.files import write_text_atomic
 from torch_gan.init import state_arrays as torch_state
 
@@ -55,13 +55,15 @@ def nn_adam():
 
 
 def real_batches(config, steps, batch, seed):
-    """(steps, batch, C, H, W) float32 real digits in [-1, 1], in the trainers' epoch order."""
-    paths = scan_images(embedded_digits())
+    """(steps, batch, C, H, W) float32 real digits in [-1, 1], in the trainers' epoch order,
+    and their (steps, batch) classes, every one seen (None for a model without a class head)."""
+    paths, labels = labelled_images(embedded_digits(), 10)
     channels, size, _ = config.image_shape
     order = np.concatenate([epoch_order(len(paths), seed, epoch)
-                            for epoch in range(-(-steps * batch // len(paths)))])
-    images = np.stack([load_image(paths[i], size, channels) for i in order[:steps * batch]])
-    return images.reshape(steps, batch, *config.image_shape)
+                            for epoch in range(-(-steps * batch // len(paths)))])[:steps * batch]
+    images = np.stack([load_image(paths[i], size, channels) for i in order])
+    classes = labels[order].reshape(steps, batch) if config.num_classes else [None] * steps
+    return images.reshape(steps, batch, *config.image_shape), classes
 
 
 def noise(config, steps, batch, seed):
@@ -86,11 +88,12 @@ def _sides(model, seed, device, mode, lr, beta1, variants):
     """{"PyTorch": reference Side, variant: Side}, all from the same weights."""
     def ms_side(twins, optimizer):
         with optimizer():
-            step = ms_gan.train.TrainStep(twins.ms_g, twins.ms_d, lr, beta1, mode)
+            step = ms_gan.train.TrainStep(twins.ms_g, twins.ms_d, lr, beta1, mode, twins.config.loss)
         return Side(step, (twins.ms_g, twins.ms_d))
 
     def torch_side(twins):
-        return Side(torch_gan.train.TrainStep(twins.torch_g, twins.torch_d, lr, beta1, twins.torch_device),
+        return Side(torch_gan.train.TrainStep(twins.torch_g, twins.torch_d, lr, beta1, twins.torch_device,
+                                              twins.config.loss),
                     (twins.torch_g, twins.torch_d))
 
     reference = Twins(model, seed, device)
@@ -145,19 +148,17 @@ def _differences(state, reference):
 def run_trajectory(model, steps, batch=16, seed=0, device="CPU", mode="jit", lr=2e-4, beta1=0.5,
                    variants=VARIANTS, log=None):
     """{variant: Variant} of `steps` training steps compared with PyTorch's, step by step."""
-    if model in training.NOT_TRAINED:
-        raise ValueError(f"{model}: the trainers do not train it yet (its D needs labels and its own losses)")
     sides = _sides(model, seed, device, mode, lr, beta1, variants)
     reference = sides.pop("PyTorch")
     config = get_config(model)
-    reals, zs = real_batches(config, steps, batch, seed), noise(config, steps, batch, seed)
+    (reals, classes), zs = real_batches(config, steps, batch, seed), noise(config, steps, batch, seed)
     results = {label: Variant(label) for label in sides}
     start = reference.state()
     for i in range(steps):
-        torch_stats = reference.step(reals[i], zs[i])
+        torch_stats = reference.step(reals[i], zs[i], classes[i])
         torch_params = reference.state()
         for label, side in sides.items():
-            stats = side.step(reals[i], zs[i])
+            stats = side.step(reals[i], zs[i], classes[i])
             param_diff, param_name, over = _differences(side.state(), torch_params)
             loss_rel = max(abs(stats[k] - torch_stats[k]) / abs(torch_stats[k]) for k in ("loss_d", "loss_g"))
             record = {"step": i + 1, "loss_rel": loss_rel, "param_diff": param_diff, "param_name": param_name,

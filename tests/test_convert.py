@@ -17,7 +17,6 @@ import parity.convert
 from parity.__main__ import main as cli
 from parity.common.configs import MODELS
 from parity.common.names import torch_to_ms_names
-from parity.common.training import NOT_TRAINED
 from parity.convert import ConversionError, convert, load_foreign_checkpoint, read_checkpoint
 from parity.report import format_table
 
@@ -249,8 +248,8 @@ def test_every_model_round_trips_and_verifies(model, tmp_path):
         assert any("dropout" in n for n in report.notes)
 
 
-@pytest.mark.parametrize("model", sorted(set(MODELS) - NOT_TRAINED))
-def test_every_trainable_model_training_checkpoint_round_trips(model, tmp_path):
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_every_model_training_checkpoint_round_trips(model, tmp_path):
     _ms_training(tmp_path / "a.ckpt", model=model)
     report = convert(tmp_path / "a.ckpt", tmp_path / "b.pt", verify=True)      # the model found by its names
     assert report.model == model and report.passed and report.networks == ("generator", "discriminator")

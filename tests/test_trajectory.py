@@ -52,12 +52,19 @@ def test_reports_are_written(record):
 
 
 def test_real_batches_are_digits_at_the_models_shape():
-    batches = real_batches(get_config("gan"), 2, 3, seed=0)
+    batches, classes = real_batches(get_config("gan"), 2, 3, seed=0)
     assert batches.shape == (2, 3, 1, 28, 28) and batches.dtype == np.float32
     assert batches.min() == -1.0 and batches.max() == 1.0
-    np.testing.assert_array_equal(batches, real_batches(get_config("gan"), 2, 3, seed=0))
+    assert classes == [None, None]        # gan has no class head
+    np.testing.assert_array_equal(batches, real_batches(get_config("gan"), 2, 3, seed=0)[0])
+    sgan_batches, sgan_classes = real_batches(get_config("sgan"), 2, 3, seed=0)
+    assert sgan_batches.shape == (2, 3, 1, 32, 32) and sgan_classes.shape == (2, 3)
+    assert set(sgan_classes.ravel()) <= set(range(10))
 
 
-def test_sgan_is_refused():
-    with pytest.raises(ValueError, match="do not train it yet"):
-        run_trajectory("sgan", 1)
+def test_sgan_trains_alike_in_both_frameworks():
+    """sgan's two heads and class labels: both frameworks' first steps agree to 1e-5."""
+    results = run_trajectory("sgan", 2, batch=4, mode="pynative", variants=("MindSpore",))
+    steps = results["MindSpore"].steps
+    assert len(steps) == 2 and all(s["loss_rel"] <= 1e-5 for s in steps)
+    assert set(steps[0]["mindspore"]) == {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2"}

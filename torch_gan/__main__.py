@@ -1,4 +1,4 @@
-"""python -m torch_gan train|generate ...: see `python -m torch_gan COMMAND --help`."""
+"""python -m torch_gan train|generate|evaluate ...: see `python -m torch_gan COMMAND --help`."""
 import sys
 
 from parity.common.training import build_parser, run_command
@@ -9,8 +9,10 @@ def main(argv=None):
     args = build_parser("python -m torch_gan", DEVICES, "cpu").parse_args(argv)
     if args.command == "train":
         from torch_gan.train import train as command
-    else:
+    elif args.command == "generate":
         from torch_gan.generate import main as command
+    else:
+        from torch_gan.evaluate import main as command
     return run_command(command, args)
 
 

@@ -46,7 +46,12 @@ def load_training_checkpoint(path, step):
     return int(state[EPOCH]), state[CONFIG]
 
 
-def load_generator(path, generator, model="dcgan"):
-    """Load G from a training checkpoint or a weights-only one of G, of either framework."""
+def load_network(path, net, model="dcgan", part=GENERATOR):
+    """Load G (`part` GENERATOR) or D (DISCRIMINATOR) from a training checkpoint, or from a
+    weights-only one of that network, of either framework."""
     state = read_checkpoint(path, model)
-    generator.load_state_dict(state[GENERATOR] if GENERATOR in state else state)
+    net.load_state_dict(state[part] if part in state else state)
+
+
+def load_generator(path, generator, model="dcgan"):
+    load_network(path, generator, model, GENERATOR)

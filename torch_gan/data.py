@@ -17,14 +17,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from parity.common.datasets import epoch_order, load_image, scan_images
+from parity.common.datasets import check_channels, epoch_order, load_image, scan_images
 
 
 class ImageFiles(Dataset):
-    """Images of `paths` as float32 (channels, size, size) tensors, None if unreadable."""
+    """Images of `paths` as float32 (channels, size, size) tensors, None if unreadable;
+    with `labels`, (image, label) pairs."""
 
-    def __init__(self, paths, image_size, channels):
-        self.paths, self.image_size, self.channels = paths, image_size, channels
+    def __init__(self, paths, image_size, channels, labels=None):
+        self.paths, self.image_size, self.channels, self.labels = paths, image_size, channels, labels
 
     def __len__(self):
         return len(self.paths)
@@ -32,21 +33,25 @@ class ImageFiles(Dataset):
     def __getitem__(self, index):
         path = self.paths[index]
         try:
-            return torch.from_numpy(load_image(path, self.image_size, self.channels))
+            image = torch.from_numpy(load_image(path, self.image_size, self.channels))
         except OSError:
             warnings.warn(f"skipping unreadable image {path} (PIL could not decode it)", RuntimeWarning)
             return None
+        return image if self.labels is None else (image, int(self.labels[index]))
 
 
 class _Collate:
     """Stack a batch without its unreadable images (a class, so that workers can pickle it)."""
 
-    def __init__(self, image_shape):
-        self.image_shape = image_shape
+    def __init__(self, image_shape, labelled):
+        self.image_shape, self.labelled = image_shape, labelled
 
-    def __call__(self, images):
-        images = [image for image in images if image is not None]
-        return torch.stack(images) if images else torch.empty((0, *self.image_shape))
+    def __call__(self, items):
+        items = [item for item in items if item is not None]
+        if not self.labelled:
+            return torch.stack(items) if items else torch.empty((0, *self.image_shape))
+        images = torch.stack([image for image, _ in items]) if items else torch.empty((0, *self.image_shape))
+        return images, torch.tensor([label for _, label in items], dtype=torch.int64)
 
 
 def create_loader(folder, image_size=64, channels=3, batch_size=128, seed=0, epoch=0,
@@ -54,12 +59,21 @@ def create_loader(folder, image_size=64, channels=3, batch_size=128, seed=0, epo
     """A DataLoader of float32 (N, channels, image_size, image_size) tensors in [-1, 1], in
     the order of epoch_order(n, seed, epoch) (file order if not shuffle); len() is the
     number of batches. Unreadable images are skipped with a warning (in the worker)."""
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, not {channels}")
+    check_channels(channels)
     paths = scan_images(folder)
     order = epoch_order(len(paths), seed, epoch) if shuffle else np.arange(len(paths))
+    return _loader([paths[i] for i in order], None, image_size, channels, batch_size, num_workers, drop_remainder)
+
+
+def create_labelled_loader(paths, labels, image_size, channels, batch_size, num_workers=2):
+    """Batches of (images as create_loader's, int64 (N,) labels): `paths` in the order
+    given with the label each one shows the loss (parity.common.datasets.LabelledPlan)."""
+    return _loader(paths, labels, image_size, channels, batch_size, num_workers, False)
+
+
+def _loader(paths, labels, image_size, channels, batch_size, num_workers, drop_remainder):
     return DataLoader(
-        ImageFiles(paths, image_size, channels), batch_size=batch_size, sampler=order.tolist(),
-        num_workers=num_workers, collate_fn=_Collate((channels, image_size, image_size)),
+        ImageFiles(paths, image_size, channels, labels), batch_size=batch_size, shuffle=False,
+        num_workers=num_workers, collate_fn=_Collate((channels, image_size, image_size), labels is not None),
         drop_last=drop_remainder, persistent_workers=False,
         prefetch_factor=4 if num_workers else None)

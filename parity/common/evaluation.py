@@ -1,0 +1,43 @@
+"""What `python -m ms_gan evaluate` and `python -m torch_gan evaluate` share: the class a
+model with a class head predicts, the accuracy, and how it is reported."""
+import json
+
+import numpy as np
+
+from .files import write_text_atomic
+
+
+def predicted_classes(logits, num_classes):
+    """The class of each row of D's class logits, among the real classes only: the extra
+    class ("generated", index num_classes) is never a digit's answer."""
+    return np.argmax(np.asarray(logits)[:, :num_classes], axis=1)
+
+
+def accuracy(predicted, labels, num_classes):
+    """{"accuracy", "correct", "images", "per_class": {class: accuracy}}."""
+    predicted, labels = np.asarray(predicted), np.asarray(labels)
+    per_class = {int(c): float(np.mean(predicted[labels == c] == c)) for c in range(num_classes)
+                 if np.any(labels == c)}
+    correct = int(np.sum(predicted == labels))
+    return {"accuracy": correct / len(labels), "correct": correct, "images": len(labels), "per_class": per_class}
+
+
+def stack(logits, labels):
+    """One array each of the batches' logits and labels."""
+    if not logits:
+        return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
+    return np.concatenate(logits), np.concatenate(labels)
+
+
+def report(args, logits, labels, num_classes):
+    """Print the accuracy of D's class head on the images of `args.data`, and write it to
+    `args.json` if given; returns the exit status."""
+    if len(labels) == 0:
+        raise ValueError(f"no readable image in {args.data}")
+    result = accuracy(predicted_classes(logits, num_classes), labels, num_classes)
+    result.update(model=args.model, checkpoint=str(args.checkpoint), data=str(args.data))
+    print(f"accuracy {result['accuracy']:.4f} ({result['correct']:,} of {result['images']:,} images in {args.data})")
+    print("per class: " + "  ".join(f"{c}: {a:.3f}" for c, a in result["per_class"].items()))
+    if args.json:
+        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
+    return 0

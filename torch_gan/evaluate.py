@@ -1,0 +1,40 @@
+"""`python -m torch_gan evaluate`: the class accuracy of a model with a class head (sgan's
+D) on a labelled image folder, folder/<class>/... (MNIST's test digits: data_scripts).
+
+Twin: ms_gan/evaluate.py. D runs in eval mode (dropout off, BatchNorm's running
+statistics); the predicted class is the best of the real classes (parity.common.evaluation).
+"""
+import torch
+
+import torch_gan.models
+from parity.common import evaluation
+from parity.common.checkpoints import DISCRIMINATOR
+from parity.common.configs import get_config
+from parity.common.datasets import labelled_images
+from torch_gan.checkpoint import load_network
+from torch_gan.data import create_labelled_loader
+from torch_gan.device import use_device
+
+
+@torch.no_grad()
+def class_logits(discriminator, images):
+    """D's class logits (numpy) for float32 images, in eval mode."""
+    discriminator.eval()
+    device = next(discriminator.parameters()).device
+    return discriminator(torch.as_tensor(images).to(device))[1].cpu().numpy()
+
+
+def main(args):
+    device = use_device(args.device)
+    model = get_config(args.model)
+    channels, image_size, _ = model.image_shape
+    _, discriminator = torch_gan.models.build(args.model)
+    load_network(args.checkpoint, discriminator, args.model, DISCRIMINATOR)
+    discriminator.to(device)
+    paths, labels = labelled_images(args.data, model.num_classes)
+    loader = create_labelled_loader(paths, labels, image_size, channels, args.batch_size, args.workers)
+    logits, seen = [], []
+    for images, batch_labels in loader:
+        logits.append(class_logits(discriminator, images))
+        seen.append(batch_labels.numpy())      # an unreadable image leaves its batch with its label
+    return evaluation.report(args, *evaluation.stack(logits, seen), model.num_classes)
