@@ -83,14 +83,16 @@ def train_runs(model, batch, steps, torch_device, compile_torch, notes):
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (batch, *config.image_shape)).astype(np.float32)
     z = rng.standard_normal((batch, *config.noise_shape)).astype(np.float32)
-    steppers = {f"mindspore {mode}": MsTrainStep(*ms_gan.models.build(model, seed=0), mode=mode)
+    labels = rng.integers(0, config.num_classes, batch) if config.num_classes else None
+    steppers = {f"mindspore {mode}": MsTrainStep(*ms_gan.models.build(model, seed=0), mode=mode, loss=config.loss)
                 for mode in ("jit", "pynative")}
-    steppers["torch eager"] = TorchTrainStep(*torch_gan.models.build(model, seed=0), device=torch_device)
+    steppers["torch eager"] = TorchTrainStep(*torch_gan.models.build(model, seed=0), device=torch_device,
+                                             loss=config.loss)
     if compile_torch:
         g, d = torch_gan.models.build(model, seed=0)
-        compiled = TorchTrainStep(torch.compile(g), torch.compile(d), device=torch_device)
+        compiled = TorchTrainStep(torch.compile(g), torch.compile(d), device=torch_device, loss=config.loss)
         try:
-            compiled(real, z)          # compiles; a failure (no C++ compiler, ...) leaves it out
+            compiled(real, z, labels)  # compiles; a failure (no C++ compiler, ...) leaves it out
             steppers["torch compile"] = compiled
         except Exception as error:     # torch._dynamo raises many kinds
             notes.append(f"torch.compile left out: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
@@ -98,7 +100,7 @@ def train_runs(model, batch, steps, torch_device, compile_torch, notes):
     def run(step):
         def fn():
             for _ in range(steps):
-                step(real, z)
+                step(real, z, labels)
             return steps * batch
         return fn
     return {name: run(step) for name, step in steppers.items()}
@@ -134,7 +136,7 @@ def data_runs(model, folder, batch, workers):
 def command_timings(model, device, folder, repeats):
     """Median seconds of `parity check` (batch 8) and of `parity convert` both ways of a
     training checkpoint."""
-    step = MsTrainStep(*ms_gan.models.build(model, seed=0), mode="pynative")
+    step = MsTrainStep(*ms_gan.models.build(model, seed=0), mode="pynative", loss=get_config(model).loss)
     ckpt, pt, back = (folder / f"train{suffix}" for suffix in (".ckpt", ".pt", "_back.ckpt"))
     save_training_checkpoint(ckpt, step, 1, {"model": model})
     runs = {f"check {model}": lambda: run_check(model, device),

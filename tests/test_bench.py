@@ -27,6 +27,16 @@ def test_bench_tiny(tmp_path, capsys):
     assert format_result(result) in out and "mindspore jit" in out
 
 
+def test_bench_trains_sgan_with_labels(tmp_path):
+    path = tmp_path / "bench.json"
+    assert parity.__main__.main(["bench", "--model", "sgan", "--batch", "2", "--repeats", "1", "--steps", "1",
+                                 "--images", "4", "--workers", "1", "--no-compile", "--no-commands",
+                                 "--json", str(path)]) == 0
+    entries = json.loads(path.read_text())["entries"]
+    assert {e["impl"] for e in entries if e["group"] == "train"} == {"mindspore jit", "mindspore pynative",
+                                                                      "torch eager"}
+
+
 def test_slow_convolution_warning(monkeypatch):
     import warnings
 
