@@ -1,11 +1,9 @@
 """Adversarial losses; the definition and its reasons are in parity/common/losses.py."""
-from typing import Callable, NamedTuple
-
 import mindspore as ms
 from mindspore import ops
 
 from parity.common.configs import get_config
-from parity.common.losses import BCE_EPS, FAKE_LABEL, HIDDEN, REAL_LABEL
+from parity.common.losses import BCE_EPS, FAKE_LABEL, HIDDEN, REAL_LABEL, Losses, probability, sgan_probability
 
 
 def bce(probs, label):
@@ -69,24 +67,8 @@ def sgan_classifier_loss(d_real, labels):
     return cross_entropy(d_real[1], labels)
 
 
-class Losses(NamedTuple):
-    discriminator_loss: Callable   # (d(real), d(fake), labels=None) -> (real, fake, loss)
-    generator_loss: Callable       # d(G(z)) -> loss
-    parts: dict                    # name -> (d(real), d(fake), labels) -> (real, fake, mean)
-    probability: Callable          # d(x) -> D's probability that x is real
-    classifier_loss: Callable = None   # (d(real), labels) -> loss; None without a class head
-
-
 def bce_discriminator_loss(d_real, d_fake, labels=None):
     return discriminator_loss(d_real, d_fake)
-
-
-def probability(d_out):
-    return d_out
-
-
-def sgan_probability(d_out):
-    return d_out[0]
 
 
 LOSSES = {   # named functions, not lambdas: ms.jit compiles them

@@ -1,10 +1,8 @@
 """Adversarial losses; the definition and its reasons are in parity/common/losses.py."""
-from typing import Callable, NamedTuple
-
 import torch
 
 from parity.common.configs import get_config
-from parity.common.losses import BCE_EPS, FAKE_LABEL, HIDDEN, REAL_LABEL
+from parity.common.losses import BCE_EPS, FAKE_LABEL, HIDDEN, REAL_LABEL, Losses, probability, sgan_probability
 
 
 def bce(probs, label):
@@ -73,27 +71,11 @@ def sgan_classifier_loss(d_real, labels):
     return cross_entropy(d_real[1], labels)
 
 
-class Losses(NamedTuple):
-    discriminator_loss: Callable   # (d(real), d(fake), labels=None) -> (real, fake, loss)
-    generator_loss: Callable       # d(G(z)) -> loss
-    parts: dict                    # name -> (d(real), d(fake), labels) -> (real, fake, mean)
-    probability: Callable          # d(x) -> D's probability that x is real
-    classifier_loss: Callable = None   # (d(real), labels) -> loss; None without a class head
-
-
 def bce_discriminator_loss(d_real, d_fake, labels=None):
     return discriminator_loss(d_real, d_fake)
 
 
-def probability(d_out):
-    return d_out
-
-
-def sgan_probability(d_out):
-    return d_out[0]
-
-
-LOSSES = {   # named functions, as in the MindSpore twin (ms.jit compiles them there)
+LOSSES = {
     "bce": Losses(bce_discriminator_loss, generator_loss, {}, probability),
     "sgan": Losses(sgan_discriminator_loss, sgan_generator_loss,
                    {"adversarial": sgan_adversarial_loss, "class": sgan_class_loss}, sgan_probability,

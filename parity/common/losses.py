@@ -39,8 +39,12 @@ torch_gan.losses.for_model(name)):
     generator_loss(d(G(z))) -> loss
 
 and `parts` names the terms of D's loss that the parity check compares on their own
-(sgan: "adversarial" and "class", each returning (real, fake, mean) like D's loss).
+(sgan: "adversarial" and "class", each returning (real, fake, mean) like D's loss);
+`classifier_loss(d(real), labels)` is the class loss alone, D trained as a plain
+classifier (the baseline of `--supervised`).
 """
+from typing import Callable, NamedTuple
+
 BCE_EPS = 1e-12
 REAL_LABEL = 1.0
 FAKE_LABEL = 0.0
@@ -48,3 +52,22 @@ HIDDEN = -1                  # the class label of a real image whose class the l
 
 # ModelConfig.loss -> what D returns: "bce" a probability, "sgan" (probability, class logits).
 LOSS_KINDS = ("bce", "sgan")
+
+
+class Losses(NamedTuple):
+    """One model kind's losses, as each framework's losses.LOSSES holds them."""
+    discriminator_loss: Callable   # (d(real), d(fake), labels=None) -> (real, fake, loss)
+    generator_loss: Callable       # d(G(z)) -> loss
+    parts: dict                    # name -> (d(real), d(fake), labels) -> (real, fake, mean)
+    probability: Callable          # d(x) -> D's probability that x is real
+    classifier_loss: Callable = None   # (d(real), labels) -> loss; None without a class head
+
+
+# What D returns -> its probability that the image is real; the same code for both
+# frameworks (plain functions, not lambdas: ms.jit compiles them).
+def probability(d_out):
+    return d_out
+
+
+def sgan_probability(d_out):
+    return d_out[0]
