@@ -235,14 +235,20 @@ def test_biases_before_batchnorm_have_zero_gradient():
 
 
 def test_kink_redraw_sees_module_activations_of_the_new_models():
-    """sgan, seed 0, batch 8: one input of G's second LeakyReLU lands within float32
-    rounding of 0, on opposite sides in the two frameworks."""
+    """sgan's LeakyReLUs are modules inside nn.Sequential: the hooks must see them. One
+    channel's BatchNorm beta before G's second LeakyReLU is moved by 0.05 in PyTorch only,
+    so that inputs within 0.05 of 0 in that channel cross over (a rounding-level crossing,
+    as a real draw gives one, happens on some machines and not on others)."""
     twins = Twins("sgan", seed=0)
     twins.randomize_running_stats(2)
+    with torch.no_grad():
+        twins.torch_g.conv_blocks[7].bias[3] += 0.05
     z, real = draw_inputs(twins.config, 8, [4, 0])
     _, fake = forward_checks(twins, z, real)
     crossings = kink_crossings(twins, z, real, fake)
-    assert list(crossings) == ["G conv_blocks.8"] and crossings["G conv_blocks.8"][0] == 1
+    assert "G conv_blocks.8" in crossings and crossings["G conv_blocks.8"][0] >= 1
+    assert crossings["G conv_blocks.8"][1] <= 0.05 + 1e-4     # the largest crossing input: within the nudge
+    assert "G conv_blocks.4" not in crossings or crossings["G conv_blocks.4"][1] < 1e-5   # before it: rounding only
 
 
 # --- losses ------------------------------------------------------------------------
