@@ -10,6 +10,8 @@ Dropout cannot share a random stream across frameworks (PORTING_NOTES.md): in th
 parity mode the twins' dropout layers stay in eval mode (off) while the rest, BatchNorm
 included, runs in train mode; the check then says so in its notes.
 """
+import copy
+
 import mindspore as ms
 import numpy as np
 import torch
@@ -171,10 +173,11 @@ def _heads(out):
     return [(HEAD_NAMES[i], _np(o)) for i, o in enumerate(outs)]
 
 
-def forward_checks(twins, z, real):
+def forward_checks(twins, z, real, notes=None):
     """Outputs of G and D (every head) in eval mode, then in train mode, and the running
     statistics one train-mode forward leaves. Returns (checks, G's train-mode output
-    from MindSpore)."""
+    from MindSpore). An output compared with float64 instead (_against_float64) is said
+    in `notes`."""
     inputs = {"G": z, "D": real}
     checks = []
     for mode in ("eval", "train"):
@@ -183,8 +186,16 @@ def forward_checks(twins, z, real):
             x = inputs[net]
             heads_ms = _heads(ms_net(twins.ms_tensor(x)))
             heads_torch = _heads(torch_net(twins.torch_tensor(x)))
-            for (head, out_ms), (_, out_torch) in zip(heads_ms, heads_torch):
-                checks.append(compare(f"{net} {head}, {mode} mode", out_ms, out_torch, OUTPUT_TOL))
+            for i, ((head, out_ms), (_, out_torch)) in enumerate(zip(heads_ms, heads_torch)):
+                check = compare(f"{net} {head}, {mode} mode", out_ms, out_torch, OUTPUT_TOL)
+                if not check.passed and np.isfinite(out_ms).all():
+                    exact = _against_float64(check, out_ms, torch_net, x, i)
+                    if notes is not None:
+                        notes.append(f"{check.name}: the frameworks are {check.max_abs:.2e} apart; MindSpore "
+                                     f"is {exact.max_abs:.2e} from a float64 run of the PyTorch twin, which "
+                                     f"the check compares with instead")
+                    check = exact
+                checks.append(check)
             if net == "G" and mode == "train":
                 fake = heads_ms[0][1]
     for net, (ms_net, torch_net) in twins.pairs().items():
@@ -194,6 +205,20 @@ def forward_checks(twins, z, real):
                 checks.append(compare(f"{net} {name} after a train step", ms_stats[name],
                                       torch_stats[name], OUTPUT_TOL))
     return checks, fake
+
+
+def _against_float64(check, out_ms, torch_net, x, head):
+    """An output the frameworks part on by more than OUTPUT_TOL, compared instead with the
+    exact answer: a float64 copy of the PyTorch twin (same weights, statistics and modes)
+    on the same input. Measured on dcgan_mnist's G in train mode (BatchNorm1d over ReLU
+    outputs, batch 4): each float32 framework lies 5-6e-6 from float64, so on some CPUs
+    they lie 1.02e-5 from each other; a real port difference lies far from float64 too.
+    The check keeps its name and tolerance and measures MindSpore against float64."""
+    exact = copy.deepcopy(torch_net).double()     # deepcopy keeps each layer's train/eval mode
+    with torch.no_grad():
+        out_exact = _heads(exact(torch.from_numpy(np.asarray(x, np.float64)).to(
+            next(exact.parameters()).device)))[head][1]
+    return compare(check.name, out_ms, out_exact, OUTPUT_TOL)
 
 
 # Activations with a kink at 0. Where float32 rounding puts an input of one of these on
@@ -291,14 +316,18 @@ def check_twins(twins, batch=8, seed=0, notes=None):
     for draw in range(MAX_INPUT_DRAWS):
         twins.randomize_running_stats(seed + 2)
         z, real = draw_inputs(twins.config, batch, [seed + 4, draw])
-        checks, fake = forward_checks(twins, z, real)  # both D twins judge the same fake images
+        draw_notes = []
+        checks, fake = forward_checks(twins, z, real, draw_notes)  # both D twins judge the same fakes
         crossings = kink_crossings(twins, z, real, fake)
         if not crossings:
+            notes.extend(draw_notes)
             break
         notes.append(f"input draw {draw}: " + "; ".join(
             f"{n} input(s) of {layer} on opposite sides of 0, within {size:.1e} of it"
             for layer, (n, size) in crossings.items())
             + (": float32 rounding at a kink, inputs redrawn" if draw + 1 < MAX_INPUT_DRAWS else ""))
+    else:
+        notes.extend(draw_notes)
 
     labels = draw_labels(twins.config, batch, [seed + 5, draw])
     ms_losses, ms_grads = _ms_losses_and_grads(twins, real, fake, z, labels)

@@ -622,7 +622,7 @@ def verify_files(src, dst, model=None, batch=4, seed=0, notes=None):
     networks = _load_native(src, model, twins)
     _load_native(dst, model, twins)
     z, real = draw_inputs(twins.config, batch, seed)
-    checks, _ = forward_checks(twins, z, real)
+    checks, _ = forward_checks(twins, z, real, notes)
     keep = tuple(f"{SHORT[n]} " for n in networks)
     return [c for c in checks if c.name.startswith(keep)]
 

@@ -1,6 +1,8 @@
 """The seed GANs other than dcgan: parity checks, seeded init, shapes, losses, and a
 negative control for each concern the ports add (eps 0.8, softmax before CE, dropout,
 LeakyReLU slope, MindSpore's tanh, biases before BatchNorm)."""
+import copy
+
 import mindspore as ms
 import numpy as np
 import pytest
@@ -249,6 +251,28 @@ def test_kink_redraw_sees_module_activations_of_the_new_models():
     assert "G conv_blocks.8" in crossings and crossings["G conv_blocks.8"][0] >= 1
     assert crossings["G conv_blocks.8"][1] <= 0.05 + 1e-4     # the largest crossing input: within the nudge
     assert "G conv_blocks.4" not in crossings or crossings["G conv_blocks.4"][1] < 1e-5   # before it: rounding only
+
+
+def test_an_output_past_the_tolerance_is_measured_against_float64():
+    """dcgan_mnist's G in train mode sits at float32's floor (each framework 5-6e-6 from
+    float64): a MindSpore output within 1e-5 of the float64 answer passes, whatever
+    PyTorch's float32 says; one 1e-4 off fails."""
+    from parity.check import _against_float64
+    from parity.report import Check
+    twins = Twins("dcgan_mnist", seed=0)
+    twins.set_train(True)
+    z, _ = draw_inputs(twins.config, 4, 0)
+    exact_net = copy.deepcopy(twins.torch_g).double()
+    with torch.no_grad():
+        exact = exact_net(torch.from_numpy(z).double()).numpy()
+    failed = Check("G output, train mode", 2e-5, 2e-5, 1e-5, "abs", False)
+    near = exact + np.random.default_rng(0).uniform(-8e-6, 8e-6, exact.shape)
+    assert _against_float64(failed, near, twins.torch_g, z, 0).passed
+    off = exact.copy()
+    off[0, 0, 5, 5] += 1e-4
+    result = _against_float64(failed, off, twins.torch_g, z, 0)
+    assert not result.passed and result.max_abs == pytest.approx(1e-4, rel=1e-3)
+    assert result.name == "G output, train mode"
 
 
 # --- losses ------------------------------------------------------------------------
