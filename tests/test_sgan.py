@@ -243,3 +243,24 @@ def test_the_study_runs_both_frameworks_and_writes_its_table(digits, tmp_path, c
     assert all(r["images"] == 12 and 0 <= r["accuracy"] <= 1 for r in rows)
     table = (tmp_path / "t.md").read_text()
     assert "| 3 | MindSpore |" in table and "| 3 | PyTorch |" in table
+
+
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_a_resumed_semi_supervised_run_sees_what_an_uninterrupted_one_does(digits, tmp_path, framework, capsys):
+    """The labelled stream runs on across epochs and resumes where it was: 1 epoch then
+    --resume to 2 ends with the weights of 2 straight epochs (dropout off: PyTorch's and
+    MindSpore's dropout RNGs are not part of a checkpoint)."""
+    from test_train import load
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ms_gan.models, "build", _dropout_off(ms_gan.models.build, "ms_gan"))
+        patch.setattr(torch_gan.models, "build", _dropout_off(torch_gan.models.build, "torch_gan"))
+        assert _train(framework, digits, tmp_path / "straight", "--epochs", "2") == 0
+        assert _train(framework, digits, tmp_path / "resumed", "--epochs", "1") == 0
+        assert _train(framework, digits, tmp_path / "resumed", "--epochs", "2", "--resume") == 0
+        assert _train(framework, digits, tmp_path / "resumed", "--epochs", "3", "--resume", "--labels", "3") == 2
+    assert "--labels 6 -> 3" in capsys.readouterr().err
+    name = f"checkpoints/epoch_002{FRAMEWORKS[framework][1]}"
+    straight, resumed = load(framework, tmp_path / "straight" / name), load(framework, tmp_path / "resumed" / name)
+    assert sorted(straight) == sorted(resumed)
+    for key in straight:
+        np.testing.assert_array_equal(resumed[key], straight[key], err_msg=key)
