@@ -148,7 +148,7 @@ def train(args):
     config = training.run_config(args, "mindspore", data)
     model = get_config(args.model)
     channels, image_size, _ = model.image_shape
-    run = training.Run(args.out, ".ckpt", args.log_every)
+    run = training.Run(args.out, ".ckpt", args.log_every, args.resume, args.force)
 
     generator, discriminator = ms_gan.models.build(args.model, seed=args.seed)
     step = TrainStep(generator, discriminator, args.lr, args.beta1, args.mode or "jit", model.loss,

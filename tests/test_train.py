@@ -159,6 +159,45 @@ def test_nan_loss_stops_and_keeps_the_last_checkpoint(runs, folder, tmp_path, mo
     assert sorted(p.name for p in checkpoint.parent.iterdir()) == [checkpoint.name]
 
 
+def test_a_new_run_refuses_a_folder_that_holds_one(runs, folder, tmp_path, capsys):
+    """Without --resume or --force, a run's files are never overwritten, and the refusal comes
+    before any training."""
+    framework, root = runs
+    shutil.copytree(root / "straight", tmp_path / "run")
+    before = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()}
+    assert train(framework, folder, tmp_path / "run", "--epochs", "1") == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "run") in err and "--resume" in err and "--force" in err
+    assert "epoch 1/1" not in err                              # no progress bar: nothing trained
+    assert {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()} == before
+
+
+def test_force_starts_over_and_leaves_nothing_of_the_old_run(runs, folder, tmp_path):
+    """A 2-epoch run, then --force --epochs 1 with another seed: one checkpoint, one grid,
+    the new run's metrics only; other files in the folder stay."""
+    framework, root = runs
+    suffix = FRAMEWORKS[framework][1]
+    shutil.copytree(root / "straight", tmp_path / "run")
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    assert train(framework, folder, tmp_path / "run", "--epochs", "1", "--seed", "3", "--force") == 0
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == [f"epoch_001{suffix}"]
+    assert sorted(p.name for p in (tmp_path / "run" / "samples").iterdir()) == ["epoch_001.png"]
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == STEPS
+    old = [json.loads(line) for line in (root / "straight" / "metrics.jsonl").read_text().splitlines()]
+    assert records[0]["loss_d"] != old[0]["loss_d"]           # seed 3's run, not seed 0's
+    assert Image.open(tmp_path / "run" / "progress.gif").n_frames == 1
+    assert (tmp_path / "run" / "notes.txt").read_text() == "mine"
+
+
+def test_out_that_is_a_file_is_named_before_training(tmp_path, folder, capsys):
+    (tmp_path / "taken").write_text("not a folder")
+    for framework in FRAMEWORKS:
+        assert train(framework, folder, tmp_path / "taken", "--epochs", "1") == 2
+        assert f"--out {tmp_path / 'taken'} is a file" in capsys.readouterr().err
+    assert (tmp_path / "taken").read_text() == "not a folder"
+
+
 @pytest.mark.parametrize("framework, device", [("ms_gan", "GPU"), ("ms_gan", "Ascend"), ("torch_gan", "cuda")])
 def test_missing_device_is_named(framework, device, tmp_path, capsys):
     if framework == "ms_gan":

@@ -76,7 +76,7 @@ def train(args):
     config = training.run_config(args, "torch", data)
     model = get_config(args.model)
     channels, image_size, _ = model.image_shape
-    run = training.Run(args.out, ".pt", args.log_every)
+    run = training.Run(args.out, ".pt", args.log_every, args.resume, args.force)
 
     generator, discriminator = torch_gan.models.build(args.model, seed=args.seed)
     step = TrainStep(generator, discriminator, args.lr, args.beta1, device, model.loss,

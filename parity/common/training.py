@@ -64,7 +64,11 @@ def build_parser(prog, devices, default_device):
     train.add_argument("--device", default=default_device, help=device_help)
     train.add_argument("--out", metavar="DIR", default=f"runs/{prog.split()[-1]}",
                        help="output folder (default %(default)s)")
-    train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    start = train.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    start.add_argument("--force", action="store_true",
+                       help="start over in an --out that holds a run: its checkpoints, samples, metrics "
+                            "and plots are deleted first (without it such a folder is refused)")
     train.add_argument("--workers", type=int, default=2, help="data loading workers (default 2)")
     train.add_argument("--log-every", type=int, default=50, metavar="N",
                        help="print a line every N steps, 0 for never (default 50); metrics.jsonl has every step")
@@ -112,7 +116,7 @@ def run_command(command, args):
     except NonFiniteLoss as error:
         print(f"stopped: {error}", file=sys.stderr)
         return 1
-    except (ValueError, RuntimeError, FileNotFoundError, KeyError) as error:
+    except (ValueError, RuntimeError, FileNotFoundError, FileExistsError, NotADirectoryError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -239,14 +243,25 @@ class NonFiniteLoss(RuntimeError):
 
 
 class Run:
-    """A run's output folder, its per-step metrics and its progress bar."""
+    """A run's output folder, its per-step metrics and its progress bar.
 
-    def __init__(self, out, suffix, log_every=50):
+    Opening it refuses an --out that is a file, or one that holds another run's files unless
+    the run resumes or `force` starts it over; `start` makes the folder, before any step."""
+
+    def __init__(self, out, suffix, log_every=50, resume=False, force=False):
         self.out = Path(out)
         self.suffix = suffix              # checkpoint suffix of the framework: .ckpt or .pt
         self.log_every = log_every
+        self.force = force
         self.records = []
         self.bar = None
+        if self.out.exists() and not self.out.is_dir():
+            raise NotADirectoryError(f"--out {self.out} is a file, not a folder")
+        previous = self.previous_files()
+        if previous and not (resume or force):
+            raise FileExistsError(
+                f"--out {self.out} holds a run ({len(previous)} files, e.g. {previous[-1]}); "
+                f"continue it with --resume, start it over with --force, or choose another --out")
 
     # layout
     @property
@@ -258,6 +273,14 @@ class Run:
 
     def sample_path(self, epoch):
         return self.out / "samples" / f"epoch_{epoch:03d}.png"
+
+    def previous_files(self):
+        """The files of this layout that a run (of either framework) left in the folder."""
+        found = [self.out / name for name in ("metrics.jsonl", "losses.png", "progress.gif")]
+        found = [path for path in found if path.exists()]
+        found += sorted((self.out / "samples").glob("epoch_*.png"))
+        found += sorted((self.out / "checkpoints").glob("epoch_*"))    # last: the latest is named
+        return found
 
     def last_checkpoint(self):
         """The checkpoint of the highest epoch in the folder, or None."""
@@ -284,6 +307,10 @@ class Run:
         """Keep the metrics of the epochs already done (on resume) and open the bar."""
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
+        self.out.mkdir(parents=True, exist_ok=True)
+        if not epochs_done and self.force:    # here, so that a run refused on its data deletes nothing
+            for path in self.previous_files():
+                path.unlink()
         if epochs_done and self.metrics_path.exists():
             lines = self.metrics_path.read_text().splitlines()
             self.records = [r for r in map(json.loads, lines) if r["epoch"] <= epochs_done]
