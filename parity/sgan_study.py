@@ -44,7 +44,7 @@ def format_markdown(rows, args):
         for framework in args.frameworks:
             acc = {r["kind"]: r["accuracy"] for r in rows if r["labels"] == labels and r["framework"] == framework}
             lines.append(f"| {labels:,} | {NAMES[framework]} | {acc['sgan']:.1%} | {acc['supervised']:.1%} | "
-                         f"{acc['sgan'] - acc['supervised']:+.1%} |")
+                         f"{100 * (acc['sgan'] - acc['supervised']):+.1f} points |")
     return "\n".join(lines) + "\n"
 
 

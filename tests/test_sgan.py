@@ -243,6 +243,9 @@ def test_the_study_runs_both_frameworks_and_writes_its_table(digits, tmp_path, c
     assert all(r["images"] == 12 and 0 <= r["accuracy"] <= 1 for r in rows)
     table = (tmp_path / "t.md").read_text()
     assert "| 3 | MindSpore |" in table and "| 3 | PyTorch |" in table
+    ms = {r["kind"]: r["accuracy"] for r in rows if r["framework"] == "ms_gan"}
+    assert (f"| 3 | MindSpore | {ms['sgan']:.1%} | {ms['supervised']:.1%} | "
+            f"{100 * (ms['sgan'] - ms['supervised']):+.1f} points |") in table
 
 
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
