@@ -12,10 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from parity.common.checkpoints import MINDSPORE_SUFFIXES, TORCH_SUFFIXES
 from parity.common.files import write_text_atomic
+from parity.common.training import Run
 
 KINDS = {"sgan": [], "supervised": ["--supervised"]}
 NAMES = {"ms_gan": "MindSpore", "torch_gan": "PyTorch"}
+SUFFIXES = {"ms_gan": MINDSPORE_SUFFIXES[0], "torch_gan": TORCH_SUFFIXES[0]}   # what the trainers write
 
 
 def run_one(framework, kind, labels, args):
@@ -26,10 +29,10 @@ def run_one(framework, kind, labels, args):
         train = [sys.executable, "-m", framework, "train", "--model", "sgan", "--data", str(args.train),
                  "--labels", str(labels), "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
                  "--seed", str(args.seed), "--out", str(out), "--log-every", "0", *KINDS[kind]]
-        last = out / "checkpoints" / f"epoch_{args.epochs:03d}{'.ckpt' if framework == 'ms_gan' else '.pt'}"
+        run = Run(out, SUFFIXES[framework], resume=True)    # the trainers' folder layout
+        last = run.checkpoint_path(args.epochs)
         if not last.exists():
-            subprocess.run(train + (["--resume"] if (out / "checkpoints").is_dir() and any(
-                (out / "checkpoints").iterdir()) else []), check=True)
+            subprocess.run(train + (["--resume"] if run.last_checkpoint() else []), check=True)
         subprocess.run([sys.executable, "-m", framework, "evaluate", "--model", "sgan", "--checkpoint", str(last),
                         "--data", str(args.test), "--json", str(result_path)], check=True)
     return json.loads(result_path.read_text())
