@@ -72,7 +72,8 @@ def build_parser():
     study.add_argument("--seed", type=int, default=0)
     study.add_argument("--frameworks", nargs="+", choices=("ms_gan", "torch_gan"), default=["ms_gan", "torch_gan"])
     study.add_argument("--out", metavar="DIR", default="runs/sgan_study",
-                       help="one folder a run; a run whose result is there is not run again (default %(default)s)")
+                       help="one folder a run; a finished run is not trained or evaluated again, and a longer "
+                            "--epochs continues it (default %(default)s)")
     study.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     return parser
 

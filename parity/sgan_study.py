@@ -4,8 +4,9 @@ For every labelled-image count and framework it trains, with the trainers' own c
 lines, sgan on all of --train with only that many labels seen (`--labels N`), and the
 same D alone as a plain classifier on the same labelled batches (`--labels N
 --supervised`); then `evaluate` gives each one's accuracy on --test. Each run is a
-subprocess, with its folder under --out; a run whose result file is there is skipped,
-so an interrupted study goes on where it stopped.
+subprocess, with its folder under --out; a run whose checkpoint and result are there is not
+trained or evaluated again, so an interrupted study goes on where it stopped, and a longer one
+(--epochs) continues the shorter one's runs.
 """
 import json
 import subprocess
@@ -24,18 +25,24 @@ SUFFIXES = {"ms_gan": MINDSPORE_SUFFIXES[0], "torch_gan": TORCH_SUFFIXES[0]}   #
 def run_one(framework, kind, labels, args):
     """Train and evaluate one run; returns its evaluation result (dict)."""
     out = Path(args.out) / f"{framework}_{kind}_{labels}"
-    result_path = out / "test_accuracy.json"
+    run = Run(out, SUFFIXES[framework], resume=True)    # the trainers' folder layout
+    last = run.checkpoint_path(args.epochs)
+    result_path = out / f"test_accuracy_{last.stem}.json"
+    # Even a finished run goes through the trainer (with --resume it trains nothing): it
+    # refuses a folder made with other settings, so no result is reused for the wrong run.
+    _call([sys.executable, "-m", framework, "train", "--model", "sgan", "--data", str(args.train),
+           "--labels", str(labels), "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
+           "--seed", str(args.seed), "--out", str(out), "--log-every", "0", *KINDS[kind],
+           *(["--resume"] if run.last_checkpoint() else [])])
     if not result_path.exists():
-        train = [sys.executable, "-m", framework, "train", "--model", "sgan", "--data", str(args.train),
-                 "--labels", str(labels), "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
-                 "--seed", str(args.seed), "--out", str(out), "--log-every", "0", *KINDS[kind]]
-        run = Run(out, SUFFIXES[framework], resume=True)    # the trainers' folder layout
-        last = run.checkpoint_path(args.epochs)
-        if not last.exists():
-            subprocess.run(train + (["--resume"] if run.last_checkpoint() else []), check=True)
-        subprocess.run([sys.executable, "-m", framework, "evaluate", "--model", "sgan", "--checkpoint", str(last),
-                        "--data", str(args.test), "--json", str(result_path)], check=True)
+        _call([sys.executable, "-m", framework, "evaluate", "--model", "sgan", "--checkpoint", str(last),
+               "--data", str(args.test), "--json", str(result_path)])
     return json.loads(result_path.read_text())
+
+
+def _call(command):
+    if subprocess.run(command).returncode:
+        raise RuntimeError(f"{' '.join(command[2:4])} failed (its error is above): {' '.join(command)}")
 
 
 def format_markdown(rows, args):

@@ -2,6 +2,7 @@
 frameworks, semi-supervised and supervised training runs, and `evaluate`, on real digits."""
 import json
 import shutil
+from pathlib import Path
 
 import mindspore as ms
 import numpy as np
@@ -233,10 +234,10 @@ def test_bad_requests_are_named(framework, digits, tmp_path, capsys):
     assert not any((tmp_path / name).exists() for name in "abc")
 
 
-def test_the_study_runs_both_frameworks_and_writes_its_table(digits, tmp_path, capsys):
-    assert parity_main(["sgan-study", "--train", str(digits), "--test", str(digits), "--labels", "3",
-                        "--epochs", "1", "--batch-size", "6", "--out", str(tmp_path / "study"),
-                        "--markdown", str(tmp_path / "t.md")]) == 0
+def test_the_study_runs_both_frameworks_and_writes_its_table(digits, tmp_path, capfd):
+    study = ["sgan-study", "--train", str(digits), "--test", str(digits), "--labels", "3",
+             "--batch-size", "6", "--out", str(tmp_path / "study")]
+    assert parity_main([*study, "--epochs", "1", "--markdown", str(tmp_path / "t.md")]) == 0
     rows = json.loads((tmp_path / "study" / "study.json").read_text())
     assert sorted((r["framework"], r["kind"]) for r in rows) == [
         ("ms_gan", "sgan"), ("ms_gan", "supervised"), ("torch_gan", "sgan"), ("torch_gan", "supervised")]
@@ -246,6 +247,16 @@ def test_the_study_runs_both_frameworks_and_writes_its_table(digits, tmp_path, c
     ms = {r["kind"]: r["accuracy"] for r in rows if r["framework"] == "ms_gan"}
     assert (f"| 3 | MindSpore | {ms['sgan']:.1%} | {ms['supervised']:.1%} | "
             f"{100 * (ms['sgan'] - ms['supervised']):+.1f} points |") in table
+
+    # A longer study continues the runs and evaluates their last epoch, not the old result.
+    assert parity_main([*study, "--epochs", "2"]) == 0
+    rows = json.loads((tmp_path / "study" / "study.json").read_text())
+    assert len(rows) == 4 and all(Path(r["checkpoint"]).name.startswith("epoch_002") for r in rows)
+    # Other settings in the same folder: the trainer refuses, no stale result is reported.
+    capfd.readouterr()
+    assert parity_main([*study[:-4], "--batch-size", "4", *study[-2:], "--epochs", "2"]) == 2
+    err = capfd.readouterr().err
+    assert "--batch-size 6 -> 4" in err and "ms_gan train failed" in err
 
 
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
