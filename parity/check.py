@@ -260,6 +260,9 @@ def kink_crossings(twins, z, real, fake):
         torch_seen = _kink_inputs({"G": torch_g, "D": torch_d}, TORCH_KINKS, lambda: [
             torch_d(twins.torch_tensor(real)), torch_d(twins.torch_tensor(fake)),
             torch_d(torch_g(twins.torch_tensor(z)))])
+    if [layer for layer, _ in ms_seen] != [layer for layer, _ in torch_seen]:
+        raise RuntimeError(f"the twins ran different kinked activations: MindSpore {[n for n, _ in ms_seen]}, "
+                           f"PyTorch {[n for n, _ in torch_seen]}")
     crossings = {}
     for (layer, a), (_, b) in zip(ms_seen, torch_seen):
         crossed = (a > 0) != (b > 0)

@@ -19,6 +19,7 @@ import mindspore as ms
 import numpy as np
 import torch
 
+from ms_gan.models.layers import Kernel
 from parity.common.names import torch_to_ms_names
 from parity.report import Check, compare
 
@@ -45,9 +46,11 @@ def _np(x):
 
 
 def leaves(net):
-    """[(name, layer)] of the layers without sublayers."""
+    """[(name, layer)] of the layers without sublayers; a MindSpore layer's Kernel (its
+    computation with a custom backward, ms_gan/models/layers.py) is part of the layer."""
     if isinstance(net, ms.nn.Cell):
-        return [(n, c) for n, c in net.cells_and_names() if not list(c.cells())]
+        return [(n, c) for n, c in net.cells_and_names()
+                if not isinstance(c, Kernel) and all(isinstance(sub, Kernel) for sub in c.cells())]
     return [(n, m) for n, m in net.named_modules() if not list(m.children())]
 
 

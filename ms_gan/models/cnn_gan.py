@@ -7,7 +7,7 @@ from mindspore import nn
 
 from parity.common.configs import BATCHNORM_EPS, BATCHNORM_MOMENTUM, CNN_GAN, SEED_BATCHNORM_EPS
 from ms_gan.init import apply_init_spec
-from ms_gan.models.layers import Tanh  # not nn.Tanh: approximate on CPU (layers.py)
+from ms_gan.models import layers  # Tanh (nn.Tanh is approximate on CPU) and faster CPU backwards
 
 
 def batch_norm(features, eps):
@@ -17,33 +17,29 @@ def batch_norm(features, eps):
 
 def conv(in_channels, out_channels, stride):
     # Say pad mode and bias: MindSpore's defaults are pad_mode='same', no bias; PyTorch's has a bias.
+    if stride == 1:
+        return layers.Conv2d(in_channels, out_channels, 3, padding=1, has_bias=True)
     return nn.Conv2d(in_channels, out_channels, 3, stride, pad_mode="pad", padding=1, has_bias=True)
-
-
-def upsample():
-    # MindSpore 2.8's interpolate refuses a scale_factor for 4-D nearest unless it may
-    # recompute it from the size; the result is PyTorch's nearest x2.
-    return nn.Upsample(scale_factor=2.0, mode="nearest", recompute_scale_factor=True)
 
 
 def generator_blocks(channels):
     return nn.SequentialCell(
         batch_norm(128, BATCHNORM_EPS),
-        upsample(),
+        layers.Upsample(),
         conv(128, 128, 1),
         batch_norm(128, SEED_BATCHNORM_EPS),          # the seed's BatchNorm2d(128, 0.8): eps
-        nn.LeakyReLU(alpha=0.2),
-        upsample(),
+        layers.LeakyReLU(alpha=0.2),
+        layers.Upsample(),
         conv(128, 64, 1),
         batch_norm(64, SEED_BATCHNORM_EPS),
-        nn.LeakyReLU(alpha=0.2),
+        layers.LeakyReLU(alpha=0.2),
         conv(64, channels, 1),
-        Tanh(),
+        layers.Tanh(),
     )
 
 
 def discriminator_block(in_filters, out_filters, bn=True):
-    block = [conv(in_filters, out_filters, 2), nn.LeakyReLU(alpha=0.2), nn.Dropout2d(p=0.25)]
+    block = [conv(in_filters, out_filters, 2), layers.LeakyReLU(alpha=0.2), nn.Dropout2d(p=0.25)]
     if bn:
         block.append(batch_norm(out_filters, SEED_BATCHNORM_EPS))
     return block

@@ -7,7 +7,7 @@ from mindspore import nn
 
 from parity.common.configs import BATCHNORM_MOMENTUM, GAN_BN, SEED_BATCHNORM_EPS
 from ms_gan.init import apply_init_spec
-from ms_gan.models.layers import Tanh  # not nn.Tanh: approximate on CPU (layers.py)
+from ms_gan.models.layers import LeakyReLU, Tanh  # nn.Tanh is approximate on CPU; a faster CPU backward
 
 
 def block(in_feat, out_feat, normalize=True):
@@ -15,7 +15,7 @@ def block(in_feat, out_feat, normalize=True):
     if normalize:
         # the seed's BatchNorm1d(out_feat, 0.8): eps=0.8; MindSpore's momentum is 1 - PyTorch's
         layers.append(nn.BatchNorm1d(out_feat, eps=SEED_BATCHNORM_EPS, momentum=1.0 - BATCHNORM_MOMENTUM))
-    layers.append(nn.LeakyReLU(alpha=0.2))
+    layers.append(LeakyReLU(alpha=0.2))
     return layers
 
 
@@ -46,8 +46,8 @@ class Discriminator(nn.Cell):
     def __init__(self, img_shape=(1, 32, 32)):
         super().__init__()
         self.model = nn.SequentialCell(
-            nn.Dense(int(np.prod(img_shape)), 512), nn.LeakyReLU(alpha=0.2),
-            nn.Dense(512, 256), nn.LeakyReLU(alpha=0.2),
+            nn.Dense(int(np.prod(img_shape)), 512), LeakyReLU(alpha=0.2),
+            nn.Dense(512, 256), LeakyReLU(alpha=0.2),
             nn.Dense(256, 1), nn.Sigmoid(),
         )
         apply_init_spec(self, GAN_BN.init)
