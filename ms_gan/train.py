@@ -22,11 +22,10 @@ class GAN(nn.Cell):
     """G, D and their optimizers under one parent: `parameters_and_names()` gives the
     checkpoint names (generator.main.0.weight, optimizer_g.exp_avg.main.0.weight, ...)."""
 
-    def __init__(self, generator, discriminator, lr, beta1):
+    def __init__(self, generator, discriminator, lr, beta1, optimizer):
         super().__init__()
-        # PyTorch's Adam: mint.optim.Adam matches it, nn.Adam drifts (PORTING_NOTES.md).
-        self.optimizer_g = mint.optim.Adam(generator.trainable_params(), lr=lr, betas=(beta1, 0.999))
-        self.optimizer_d = mint.optim.Adam(discriminator.trainable_params(), lr=lr, betas=(beta1, 0.999))
+        self.optimizer_g = optimizer(generator.trainable_params(), lr=lr, betas=(beta1, 0.999))
+        self.optimizer_d = optimizer(discriminator.trainable_params(), lr=lr, betas=(beta1, 0.999))
         self.generator = generator
         self.discriminator = discriminator
         # ms.jit needs every parameter's *name* unique, and G and D both have main.0.weight,
@@ -68,6 +67,8 @@ class TrainStep:
     "sgan": ms_gan.losses.LOSSES). mode "jit" compiles the step with ms.jit, "pynative" runs
     it eagerly. `supervised`: D alone learns the classes of the labelled images, a plain
     classifier (the baseline of semi-supervised training); it returns training.CLASSIFIER_STATS.
+    `optimizer(params, lr=, betas=)` builds each network's optimizer: mint.optim.Adam,
+    PyTorch's Adam (nn.Adam puts epsilon elsewhere and drifts: README, framework differences).
 
     G's forward runs once, under mindspore.vjp, which keeps it for the G step: D's loss
     takes `fake` as a plain input (no gradient into G: PyTorch's fake.detach()); G's loss
@@ -85,10 +86,11 @@ class TrainStep:
     does PyTorch's math is kept.
     """
 
-    def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, mode="jit", loss="bce", supervised=False):
+    def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, mode="jit", loss="bce", supervised=False,
+                 optimizer=mint.optim.Adam):
         if mode not in ("jit", "pynative"):
             raise ValueError(f"mode must be 'jit' or 'pynative', not {mode!r}")
-        self.gan = GAN(generator, discriminator, lr, beta1)
+        self.gan = GAN(generator, discriminator, lr, beta1, optimizer)
         self.generator, self.discriminator = generator, discriminator
         self.optimizer_g, self.optimizer_d = self.gan.optimizer_g, self.gan.optimizer_d
         self.stats = training.CLASSIFIER_STATS if supervised else training.STATS

@@ -14,9 +14,7 @@ step at the start carries, the yardstick for the cross-framework runs.
 
 Dropout layers stay off (as in the parity check): their masks come from each framework's RNG.
 """
-from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
-from unittest import mock
 
 import mindspore as ms
 import numpy as np
@@ -40,18 +38,11 @@ RUNNING_STATS = ("moving_mean", "moving_variance")
 
 
 class NNAdam(ms.nn.Adam):
-    """mindspore.nn.Adam behind mint.optim.Adam's constructor, which TrainStep calls."""
-    lrs = ()    # TrainStep renames mint's learning-rate parameters; nn.Adam's is its own parameter
+    """mindspore.nn.Adam with the optimizer factory's signature, which TrainStep calls."""
+    lrs = ()    # nn.Adam's learning rate is its own parameter, renamed with the others
 
     def __init__(self, params, lr, betas):
         super().__init__(params, learning_rate=lr, beta1=betas[0], beta2=betas[1], eps=1e-8)
-
-
-@contextmanager
-def nn_adam():
-    """TrainStep's optimizers become nn.Adam while it is built here."""
-    with mock.patch.object(ms.mint.optim, "Adam", NNAdam):
-        yield
 
 
 def real_batches(config, steps, batch, seed):
@@ -87,8 +78,8 @@ class Side:
 def _sides(model, seed, device, mode, lr, beta1, variants):
     """{"PyTorch": reference Side, variant: Side}, all from the same weights."""
     def ms_side(twins, optimizer):
-        with optimizer():
-            step = ms_gan.train.TrainStep(twins.ms_g, twins.ms_d, lr, beta1, mode, twins.config.loss)
+        step = ms_gan.train.TrainStep(twins.ms_g, twins.ms_d, lr, beta1, mode, twins.config.loss,
+                                      optimizer=optimizer)
         return Side(step, (twins.ms_g, twins.ms_d))
 
     def torch_side(twins):
@@ -99,11 +90,11 @@ def _sides(model, seed, device, mode, lr, beta1, variants):
     reference = Twins(model, seed, device)
     sides = {"PyTorch": torch_side(reference)}
     if MINDSPORE in variants:
-        sides[MINDSPORE] = ms_side(reference, nullcontext)
+        sides[MINDSPORE] = ms_side(reference, ms.mint.optim.Adam)
     if NN_ADAM in variants or TORCH_ULP in variants:
         other = Twins(model, seed, device)
         if NN_ADAM in variants:
-            sides[NN_ADAM] = ms_side(other, nn_adam)
+            sides[NN_ADAM] = ms_side(other, NNAdam)
         if TORCH_ULP in variants:
             with torch.no_grad():
                 for p in other.torch_g.parameters():

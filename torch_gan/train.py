@@ -22,13 +22,15 @@ class TrainStep:
     `real`: (N, C, H, W) float32 in [-1, 1], numpy or tensor; `z`: numpy (N, *noise_shape);
     `labels`: int (N,) classes, HIDDEN where unseen, for a model with a class head (`loss`
     "sgan": torch_gan.losses.LOSSES). `supervised`: D alone learns the classes of the
-    labelled images, a plain classifier; it returns training.CLASSIFIER_STATS."""
+    labelled images, a plain classifier; it returns training.CLASSIFIER_STATS.
+    `optimizer(params, lr=, betas=)` builds each network's optimizer (torch.optim.Adam)."""
 
-    def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, device="cpu", loss="bce", supervised=False):
+    def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, device="cpu", loss="bce", supervised=False,
+                 optimizer=torch.optim.Adam):
         self.device = torch.device(device)
         self.generator, self.discriminator = generator.to(self.device), discriminator.to(self.device)
-        self.optimizer_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(beta1, 0.999))
-        self.optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
+        self.optimizer_g = optimizer(generator.parameters(), lr=lr, betas=(beta1, 0.999))
+        self.optimizer_d = optimizer(discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
         self.losses, self.supervised = LOSSES[loss], supervised
         self.stats = training.CLASSIFIER_STATS if supervised else training.STATS
         generator.train()
