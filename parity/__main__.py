@@ -49,8 +49,11 @@ def build_parser():
 
     bench = commands.add_parser("bench", help="train-step, generator, data-pipeline and command throughput "
                                               "of both frameworks, side by side")
-    bench.add_argument("--model", default="dcgan", help="model name (default dcgan)")
-    bench.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
+    bench.add_argument("--model", nargs="+", default=["dcgan"], metavar="MODEL",
+                       help="model names, or all (default dcgan)")
+    bench.add_argument("--batch", type=int,
+                       help="batch size (default: each model's training batch, dcgan 128 as in the faces "
+                            "tutorial, the others 32 as on the embedded digits)")
     bench.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
     bench.add_argument("--repeats", type=int, default=5, help="timed repeats of each implementation (default 5)")
     bench.add_argument("--steps", type=int, default=2, help="train steps or generator calls per repeat (default 2)")

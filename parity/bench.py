@@ -1,6 +1,6 @@
 """`python -m parity bench`: both frameworks' throughput, side by side in one run.
 
-Measures train steps (one D step and one G step: MindSpore's trainer in jit and PyNative
+For each model asked for (`--model all`: every one, at its training batch), measures train steps (one D step and one G step: MindSpore's trainer in jit and PyNative
 mode, PyTorch's in eager mode and under torch.compile), generator inference, and the data
 pipelines (faces-like 96x96 JPEGs, made here, to 64x64 batches), all in images/s; then
 the wall time of `parity check` and `parity convert` on a dcgan checkpoint. Every group's
@@ -28,7 +28,8 @@ from ms_gan.device import use_device as use_ms_device
 from ms_gan.generate import generate as ms_generate
 from ms_gan.train import TrainStep as MsTrainStep
 from parity.check import TORCH_DEVICE_FOR, run_check
-from parity.common.configs import get_config
+from parity.common import training
+from parity.common.configs import MODELS, get_config
 from parity.common.files import write_text_atomic
 from parity.convert import convert
 from torch_gan.data import create_loader
@@ -36,6 +37,19 @@ from torch_gan.generate import generate as torch_generate
 from torch_gan.train import TrainStep as TorchTrainStep
 
 TORCH_REFERENCE = {"train": "torch eager", "generate": "torch", "data": "torch DataLoader"}
+# The batch each model trains at: the faces tutorial's for dcgan, the embedded digits' for
+# the others (parity/common/training.py DEFAULTS).
+TRAINING_BATCH = {name: (training.DEFAULTS["data"] if name == "dcgan" else training.DEFAULTS["embedded"])["batch_size"]
+                  for name in MODELS}
+
+
+def model_names(names):
+    """The models of `--model`: names, or "all" for every one."""
+    if list(names) == ["all"]:
+        return sorted(MODELS)
+    for name in names:
+        get_config(name)                 # a one-line error naming the known models
+    return list(dict.fromkeys(names))
 
 
 def make_faces(folder, count, seed=0):
@@ -67,13 +81,14 @@ def interleaved(runs, repeats, warmup=1):
     return rates
 
 
-def entries(group, rates):
+def entries(model, batch, group, rates):
     """One JSON entry per implementation: median, min, max and the ratio to PyTorch's."""
     reference = statistics.median(rates[TORCH_REFERENCE[group]])
     out = []
     for name, values in rates.items():
         median = statistics.median(values)
-        out.append({"group": group, "impl": name, "images_per_s": median, "min": min(values),
+        out.append({"model": model, "batch": batch, "group": group, "impl": name, "images_per_s": median,
+                    "min": min(values),
                     "max": max(values), "repeats": len(values), "ratio_to_torch": median / reference})
     return out
 
@@ -148,8 +163,8 @@ def command_timings(model, device, folder, repeats):
             start = time.perf_counter()
             fn()
             seconds[name].append(time.perf_counter() - start)
-    return [{"command": name, "seconds": statistics.median(s), "min": min(s), "max": max(s), "repeats": len(s)}
-            for name, s in seconds.items()]
+    return [{"model": model, "command": name, "seconds": statistics.median(s), "min": min(s), "max": max(s),
+             "repeats": len(s)} for name, s in seconds.items()]
 
 
 def machine():
@@ -165,44 +180,52 @@ def machine():
             "torch_threads": torch.get_num_threads()}
 
 
-def run_bench(model="dcgan", batch=64, device="CPU", repeats=5, steps=2, images=2048, workers=2,
+def run_bench(models=("dcgan",), batch=None, device="CPU", repeats=5, steps=2, images=2048, workers=2,
               compile_torch=True, commands=True, log=print):
-    """All measurements; returns the JSON-ready result."""
+    """All measurements of every model (at `batch`, or its training batch); returns the
+    JSON-ready result."""
     start = time.perf_counter()
     ms_device = use_ms_device(device)
     torch_device = torch.device(TORCH_DEVICE_FOR[ms_device])
-    result = {"model": model, "batch": batch, "device": ms_device, "torch_device": str(torch_device),
+    result = {"models": list(models), "device": ms_device, "torch_device": str(torch_device),
               "machine": machine(), "entries": [], "commands": [], "notes": []}
     notes = result["notes"]
-    groups = {"train": lambda: train_runs(model, batch, steps, torch_device, compile_torch, notes),
-              "generate": lambda: generate_runs(model, batch, steps, torch_device)}
     with tempfile.TemporaryDirectory(prefix="parity_bench_") as tmp:
         tmp = Path(tmp)
-        if get_config(model).image_shape[0] == 3:      # the faces pipeline; MNIST-shaped models have their own
-            folder = make_faces(tmp / "faces", images)
-            groups["data"] = lambda: data_runs(model, folder, batch, workers)
-        for group, runs in groups.items():
-            log(f"timing {group} ...")
-            result["entries"] += entries(group, interleaved(runs(), repeats))
-        if commands:
-            log("timing parity check and convert ...")
-            result["commands"] = command_timings(model, ms_device, tmp, max(1, repeats // 2))
+        for model in models:
+            size = batch or TRAINING_BATCH[model]
+            groups = {"train": lambda: train_runs(model, size, steps, torch_device, compile_torch, notes),
+                      "generate": lambda: generate_runs(model, size, steps, torch_device)}
+            if get_config(model).image_shape[0] == 3:      # the faces pipeline; MNIST-shaped models have their own
+                folder = tmp / "faces"
+                if not folder.exists():
+                    make_faces(folder, images)
+                groups["data"] = lambda: data_runs(model, folder, size, workers)
+            for group, runs in groups.items():
+                log(f"timing {model} {group} at batch {size} ...")
+                result["entries"] += entries(model, size, group, interleaved(runs(), repeats))
+            if commands:
+                log(f"timing parity check and convert of {model} ...")
+                result["commands"] += command_timings(model, ms_device, tmp, max(1, repeats // 2))
+    result["machine"]["load_average_after"] = os.getloadavg()
     result["seconds"] = time.perf_counter() - start
     return result
 
 
 def format_result(result):
     m = result["machine"]
-    lines = [f"parity bench: {result['model']}, batch {result['batch']}, MindSpore {m['mindspore']} on "
-             f"{result['device']}, PyTorch {m['torch']} on {result['torch_device']} ({m['torch_threads']} threads)",
-             f"machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average'][0]:.1f} at the start",
-             f"{'group':9s} {'implementation':18s} {'img/s':>9s} {'min':>9s} {'max':>9s} {'x torch':>8s}"]
+    lines = [f"parity bench: {', '.join(result['models'])}; MindSpore {m['mindspore']} on {result['device']}, "
+             f"PyTorch {m['torch']} on {result['torch_device']} ({m['torch_threads']} threads)",
+             f"machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average'][0]:.1f} at the start, "
+             f"{m['load_average_after'][0]:.1f} at the end",
+             f"{'model':12s} {'batch':>5s} {'group':9s} {'implementation':18s} {'img/s':>9s} {'min':>9s} "
+             f"{'max':>9s} {'x torch':>8s}"]
     for e in result["entries"]:
-        lines.append(f"{e['group']:9s} {e['impl']:18s} {e['images_per_s']:9.1f} {e['min']:9.1f} {e['max']:9.1f} "
-                     f"{e['ratio_to_torch']:8.2f}")
+        lines.append(f"{e['model']:12s} {e['batch']:5d} {e['group']:9s} {e['impl']:18s} {e['images_per_s']:9.1f} "
+                     f"{e['min']:9.1f} {e['max']:9.1f} {e['ratio_to_torch']:8.2f}")
     for c in result["commands"]:
-        lines.append(f"{'command':9s} {c['command']:28s} {c['seconds']:9.2f} s  (min {c['min']:.2f}, "
-                     f"max {c['max']:.2f})")
+        lines.append(f"{c['model']:12s} {'':5s} {'command':9s} {c['command']:28s} {c['seconds']:9.2f} s  "
+                     f"(min {c['min']:.2f}, max {c['max']:.2f})")
     lines += [f"note: {note}" for note in result["notes"]]
     lines.append(f"bench took {result['seconds']:.0f} s")
     return "\n".join(lines)
@@ -210,7 +233,7 @@ def format_result(result):
 
 def main(args):
     import json
-    result = run_bench(args.model, args.batch, args.device, args.repeats, args.steps, args.images,
+    result = run_bench(model_names(args.model), args.batch, args.device, args.repeats, args.steps, args.images,
                        args.workers, not args.no_compile, not args.no_commands)
     print(format_result(result))
     if args.json:

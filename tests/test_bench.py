@@ -11,15 +11,14 @@ def test_bench_tiny(tmp_path, capsys):
     assert parity.__main__.main(["bench", "--batch", "2", "--repeats", "1", "--steps", "1", "--images", "4",
                                  "--workers", "1", "--no-compile", "--json", str(path)]) == 0
     result = json.loads(path.read_text())
-    assert (result["model"], result["batch"], result["device"]) == ("dcgan", 2, "CPU")
+    assert (result["models"], result["device"]) == (["dcgan"], "CPU")
+    assert {(e["model"], e["batch"]) for e in result["entries"]} == {("dcgan", 2)}
     impls = {(e["group"], e["impl"]) for e in result["entries"]}
     assert impls == {("train", "mindspore jit"), ("train", "mindspore pynative"), ("train", "torch eager"),
                      ("generate", "mindspore"), ("generate", "torch"),
                      ("data", "mindspore dataset"), ("data", "torch DataLoader")}
-    for entry in result["entries"]:
-        assert entry["images_per_s"] > 0 and entry["ratio_to_torch"] > 0
-        assert entry["min"] <= entry["images_per_s"] <= entry["max"]
-    assert {e["impl"]: e["ratio_to_torch"] for e in result["entries"]}["torch eager"] == 1.0
+    assert all(entry["images_per_s"] > 0 and entry["repeats"] == 1 for entry in result["entries"])
+    assert len(result["machine"]["load_average"]) == len(result["machine"]["load_average_after"]) == 3
     assert {c["command"] for c in result["commands"]} == {"check dcgan", "convert .ckpt -> .pt",
                                                           "convert .pt -> .ckpt"}
     assert all(c["seconds"] > 0 for c in result["commands"])
@@ -35,6 +34,25 @@ def test_bench_trains_sgan_with_labels(tmp_path):
     entries = json.loads(path.read_text())["entries"]
     assert {e["impl"] for e in entries if e["group"] == "train"} == {"mindspore jit", "mindspore pynative",
                                                                       "torch eager"}
+
+
+def test_bench_several_models_at_their_training_batch(tmp_path, capsys):
+    from parity.bench import TRAINING_BATCH, model_names
+    assert model_names(["all"]) == ["cnn_gan", "dcgan", "dcgan_mnist", "gan", "gan_bn", "sgan"]
+    assert (TRAINING_BATCH["dcgan"], TRAINING_BATCH["cnn_gan"]) == (128, 32)
+    path = tmp_path / "bench.json"
+    assert parity.__main__.main(["bench", "--model", "gan", "gan_bn", "--repeats", "1", "--steps", "1",
+                                 "--no-compile", "--no-commands", "--json", str(path)]) == 0
+    entries = json.loads(path.read_text())["entries"]
+    assert {(e["model"], e["batch"], e["group"]) for e in entries} == {
+        (m, 32, g) for m in ("gan", "gan_bn") for g in ("train", "generate")}
+    table = capsys.readouterr().out
+    assert "gan_bn          32 train     mindspore jit" in table
+
+
+def test_bench_unknown_model_is_refused(capsys):
+    assert parity.__main__.main(["bench", "--model", "gan", "nope"]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
 
 
 def test_slow_convolution_warning(monkeypatch):
