@@ -205,6 +205,22 @@ def test_mindspore_default_leaky_relu_slope_is_caught():
     assert "D output, eval mode" in failed and "G output, eval mode" not in failed
 
 
+class UnwatchedLeakyReLU(ms.nn.Cell):
+    """The same math as nn.LeakyReLU(0.01) in a cell the kink watch does not know."""
+
+    def construct(self, x):
+        return ms.ops.leaky_relu(x, 0.01)
+
+
+def test_kink_watch_refuses_twins_whose_activations_differ():
+    """A twin's kinked activation that the watch cannot see would leave its crossings
+    unchecked (the watch pairs activations in call order): the check says so instead."""
+    twins = Twins("gan", seed=0)
+    twins.ms_d.mainf[1] = UnwatchedLeakyReLU()
+    with pytest.raises(RuntimeError, match="different kinked activations.*D mainf.1"):
+        check_twins(twins, batch=4)
+
+
 def test_mindspore_tanh_is_approximate_and_the_twins_do_not_use_it():
     x = np.linspace(-8, 8, 16001).astype(np.float32)
     exact = np.tanh(x.astype(np.float64))
