@@ -54,13 +54,16 @@ def layer_cases():
     conv = (layers.Conv2d(6, 5, 3, padding=1, has_bias=True),
             nn.Conv2d(6, 5, 3, 1, pad_mode="pad", padding=1, has_bias=True),
             torch.nn.Conv2d(6, 5, 3, 1, 1), (4, 6, 9, 9))
+    conv_valid = (layers.Conv2d(7, 1, 4, padding=0, has_bias=False),                # dcgan's last D layer
+                  nn.Conv2d(7, 1, 4, 1, pad_mode="valid", has_bias=False),
+                  torch.nn.Conv2d(7, 1, 4, 1, 0, bias=False), (3, 7, 4, 4))
     deconv3 = (layers.Conv2dTranspose(6, 5, 3, padding=1, has_bias=True),
                nn.Conv2dTranspose(6, 5, 3, 1, pad_mode="pad", padding=1, has_bias=True),
                torch.nn.ConvTranspose2d(6, 5, 3, 1, 1), (4, 6, 7, 7))
     deconv4 = (layers.Conv2dTranspose(7, 5, 4, padding=0, has_bias=False),       # dcgan's first layer
                nn.Conv2dTranspose(7, 5, 4, 1, pad_mode="valid", has_bias=False),
                torch.nn.ConvTranspose2d(7, 5, 4, 1, 0, bias=False), (3, 7, 1, 1))
-    return [("conv 3x3", *conv), ("transposed conv 3x3", *deconv3), ("transposed conv 4x4 from 1x1", *deconv4),
+    return [("conv 3x3", *conv), ("conv 4x4 to 1x1", *conv_valid), ("transposed conv 3x3", *deconv3), ("transposed conv 4x4 from 1x1", *deconv4),
             ("leaky relu 0.2", layers.LeakyReLU(alpha=0.2), nn.LeakyReLU(alpha=0.2),
              torch.nn.LeakyReLU(0.2), (4, 3, 5, 5)),
             ("leaky relu 0.01", layers.LeakyReLU(alpha=0.01), nn.LeakyReLU(alpha=0.01),

@@ -24,6 +24,8 @@ def up(in_channels, out_channels, stride, padding):
 
 
 def down(in_channels, out_channels, stride, padding):
+    if stride == 1:
+        return layers.Conv2d(in_channels, out_channels, 4, padding=padding, has_bias=False)
     pad_mode = "pad" if padding else "valid"
     return nn.Conv2d(in_channels, out_channels, 4, stride, pad_mode=pad_mode, padding=padding, has_bias=False)
 
