@@ -1,23 +1,22 @@
 """The image pipeline: the twin of ms_gan/data.py, as a torch DataLoader.
 
 Both read the files of `scan_images` in the order of `epoch_order`, so they see the same
-batches; an unreadable image is dropped from its batch with a warning in both. Each image
-is read by the reference `load_image` (PIL): torchvision's CenterCrop rounds the crop
-offset where MindSpore's floors it, so the reference, not torchvision, defines the crop.
+batches; an unreadable image is dropped from its batch with a one-line warning in both.
+Each image is read by parity.common.datasets.load_image (PIL), as the MindSpore twin reads
+it: torchvision's CenterCrop rounds the crop offset where MindSpore's floors it, so the
+shared function, not torchvision, defines the resize and the crop.
 
 Measured on a 2-core x86_64 CPU (shared, noisy), 4,000 faces-like 96x96 RGB JPEGs
 (4 KB each) -> 64x64, batch 64, num_workers 2, one pass, torch 2.14.1: 1,550 img/s
 (ms_gan.data in the same session: 1,500), ~25x what a training step takes
 (PORTING_NOTES.md). The workers prefetch 4 batches each while the main process trains.
-A warning about an unreadable image is printed by the worker that met it.
+A warning about an unreadable image is printed by the worker that met it (tqdm.write, one line).
 """
-import warnings
-
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from parity.common.datasets import check_channels, epoch_order, load_image, scan_images
+from parity.common.datasets import check_channels, epoch_order, load_image, scan_images, warn_unreadable
 
 
 class ImageFiles(Dataset):
@@ -35,7 +34,7 @@ class ImageFiles(Dataset):
         try:
             image = torch.from_numpy(load_image(path, self.image_size, self.channels))
         except OSError:
-            warnings.warn(f"skipping unreadable image {path} (PIL could not decode it)", RuntimeWarning)
+            warn_unreadable(path)
             return None
         return image if self.labels is None else (image, int(self.labels[index]))
 

