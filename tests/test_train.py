@@ -1,7 +1,9 @@
 """Both trainers on a tiny image folder: every output, resume equality, the NaN stop,
 device errors, and the first step of the twins side by side."""
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -78,6 +80,10 @@ def test_one_epoch_leaves_every_output(runs):
         assert set(training.STATS) <= set(r) and all(np.isfinite(r[k]) for k in training.STATS)
         assert 0 <= r["d_x"] <= 1 and 0 <= r["d_g_z1"] <= 1 and 0 <= r["d_g_z2"] <= 1
     assert not list(out.rglob("*.tmp*")), "a temporary file was left behind"
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*") if p.is_file()}
+    assert set(modes.values()) == {0o666 & ~umask}, modes    # MindSpore's .ckpt too, not its 0400
 
 
 def test_checkpoint_holds_the_layout(runs):

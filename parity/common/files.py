@@ -15,9 +15,11 @@ def atomic_path(path):
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; give the file the mode open() would
     try:
         yield Path(tmp)
+        # The mode open() would give: mkstemp makes 0600, and mindspore.save_checkpoint
+        # leaves its file 0400 (read-only for its owner).
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
