@@ -3,6 +3,15 @@ import argparse
 import importlib
 import sys
 
+from parity.common import arguments
+from parity.common.configs import MODELS
+from parity.common.training import run_command
+
+
+# BatchNorm's train-mode statistics need two images a batch (PyTorch refuses one on
+# BatchNorm1d), and the parity check compares them.
+BATCH = arguments.bounded(int, 2)
+
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m parity", description=__doc__)
@@ -10,30 +19,30 @@ def build_parser():
 
     check = commands.add_parser("check", help="compare both frameworks' outputs, losses, gradients and "
                                               "BatchNorm statistics on the same weights and inputs")
-    check.add_argument("model", help="model name, e.g. dcgan")
+    check.add_argument("model", choices=sorted(MODELS), help="the model")
     check.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
-    check.add_argument("--batch", type=int, default=8, help="batch size of the compared inputs (default 8)")
-    check.add_argument("--seed", type=int, default=0, help="seed of weights and inputs (default 0)")
-    check.add_argument("--json", metavar="PATH", help="also write the result as JSON")
-    check.add_argument("--markdown", metavar="PATH", help="also write the result as a Markdown table")
+    check.add_argument("--batch", type=BATCH, default=8, help="batch size of the compared inputs (default 8)")
+    check.add_argument("--seed", type=arguments.SEED, default=0, help="seed of weights and inputs (default 0)")
+    check.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
+    check.add_argument("--markdown", metavar="PATH", help="also write the result as a Markdown table (default: none)")
     check.add_argument("--layers", action="store_true",
                        help="compare every layer's output, running statistics and backward instead, "
                             "and name the first layer that diverges")
 
     trajectory = commands.add_parser("trajectory", help="train both frameworks N steps from the same weights, "
                                                          "batches and noise, and show where they part")
-    trajectory.add_argument("model", help="model name, e.g. dcgan")
-    trajectory.add_argument("--steps", type=int, default=20, help="training steps (default 20)")
-    trajectory.add_argument("--batch", type=int, default=16, help="batch size (default 16)")
-    trajectory.add_argument("--seed", type=int, default=0, help="seed of weights, batches and noise (default 0)")
+    trajectory.add_argument("model", choices=sorted(MODELS), help="the model")
+    trajectory.add_argument("--steps", type=arguments.POSITIVE_INT, default=20, help="training steps (default 20)")
+    trajectory.add_argument("--batch", type=BATCH, default=16, help="batch size (default 16)")
+    trajectory.add_argument("--seed", type=arguments.SEED, default=0, help="seed of weights, batches and noise (default 0)")
     trajectory.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
     trajectory.add_argument("--mode", choices=("jit", "pynative"), default="jit",
                             help="MindSpore's step: compiled with ms.jit (default) or eager")
     trajectory.add_argument("--only-mindspore", action="store_true",
                             help="skip the nn.Adam and PyTorch +1 ulp runs")
-    trajectory.add_argument("--json", metavar="PATH", help="also write every step as JSON")
-    trajectory.add_argument("--markdown", metavar="PATH", help="also write the result as Markdown")
-    trajectory.add_argument("--plot", metavar="PATH", help="also plot the differences over the steps (PNG)")
+    trajectory.add_argument("--json", metavar="PATH", help="also write every step as JSON (default: none)")
+    trajectory.add_argument("--markdown", metavar="PATH", help="also write the result as Markdown (default: none)")
+    trajectory.add_argument("--plot", metavar="PATH", help="also plot the differences over the steps (PNG; default: none)")
 
     convert = commands.add_parser("convert", help="convert a checkpoint between MindSpore (.ckpt) and "
                                                   "PyTorch (.pt/.pth), either way")
@@ -41,7 +50,8 @@ def build_parser():
     convert.add_argument("dst", help="checkpoint to write; its suffix picks the framework")
     convert.add_argument("--model", help="model the weights belong to (default: found from the file's parameters)")
     convert.add_argument("--layout", choices=("project", "tutorial"), default="project",
-                         help="names to write: the project's models' or the target framework's tutorial's")
+                         help="names to write: the project's models' or the target framework's tutorial's "
+                              "(default %(default)s)")
     convert.add_argument("--verify", action="store_true",
                          help="run both frameworks' models on the converted weights and compare")
     convert.add_argument("--force", action="store_true", help="overwrite an existing DST")
@@ -51,33 +61,35 @@ def build_parser():
                                               "of both frameworks, side by side")
     bench.add_argument("--model", nargs="+", default=["dcgan"], metavar="MODEL",
                        help="model names, or all (default dcgan)")
-    bench.add_argument("--batch", type=int,
+    bench.add_argument("--batch", type=BATCH,
                        help="batch size (default: each model's training batch, dcgan 128 as in the faces "
                             "tutorial, the others 32 as on the embedded digits)")
     bench.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
-    bench.add_argument("--repeats", type=int, default=5, help="timed repeats of each implementation (default 5)")
-    bench.add_argument("--steps", type=int, default=2, help="train steps or generator calls per repeat (default 2)")
-    bench.add_argument("--images", type=int, default=2048, help="JPEGs for the data pipelines (default 2048)")
-    bench.add_argument("--workers", type=int, default=2, help="data pipeline workers (default 2)")
+    bench.add_argument("--repeats", type=arguments.POSITIVE_INT, default=5, help="timed repeats of each implementation (default 5)")
+    bench.add_argument("--steps", type=arguments.POSITIVE_INT, default=2, help="train steps or generator calls per repeat (default 2)")
+    bench.add_argument("--images", type=arguments.POSITIVE_INT, default=2048, help="JPEGs for the data pipelines (default 2048)")
+    bench.add_argument("--workers", type=arguments.COUNT, default=2, help="data pipeline workers (default 2)")
     bench.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     bench.add_argument("--no-commands", action="store_true", help="skip timing parity check and convert")
-    bench.add_argument("--json", metavar="PATH", help="also write the result as JSON")
+    bench.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
 
     study = commands.add_parser("sgan-study", help="semi-supervised sgan against the same D trained as a plain "
                                                    "classifier, on a few labels, in both frameworks: test accuracy")
     study.add_argument("--train", metavar="DIR", required=True, help="training images, DIR/<class>/...")
     study.add_argument("--test", metavar="DIR", required=True, help="test images, DIR/<class>/...")
-    study.add_argument("--labels", type=int, nargs="+", default=[100, 1000],
+    study.add_argument("--labels", type=arguments.POSITIVE_INT, nargs="+", default=[100, 1000],
                        help="labelled training images, one study row each (default 100 1000)")
-    study.add_argument("--epochs", type=int, default=2, help="epochs of every run (default 2)")
-    study.add_argument("--batch-size", type=int, default=32,
+    study.add_argument("--epochs", type=arguments.POSITIVE_INT, default=2, help="epochs of every run (default 2)")
+    study.add_argument("--batch-size", type=arguments.POSITIVE_INT, default=32,
                        help="unlabelled and labelled images a step, each (default 32)")
-    study.add_argument("--seed", type=int, default=0)
-    study.add_argument("--frameworks", nargs="+", choices=("ms_gan", "torch_gan"), default=["ms_gan", "torch_gan"])
+    study.add_argument("--seed", type=arguments.SEED, default=0,
+                       help="which digits are labelled, the weights, the data order and the noise (default 0)")
+    study.add_argument("--frameworks", nargs="+", choices=("ms_gan", "torch_gan"), default=["ms_gan", "torch_gan"],
+                       help="the trainers to run (default both)")
     study.add_argument("--out", metavar="DIR", default="runs/sgan_study",
                        help="one folder a run; a finished run is not trained or evaluated again, and a longer "
                             "--epochs continues it (default %(default)s)")
-    study.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    study.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown (default: none)")
     return parser
 
 
@@ -89,11 +101,7 @@ MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    try:
-        return importlib.import_module(MODULES[args.command]).main(args)
-    except (ValueError, RuntimeError, FileNotFoundError, KeyError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_command(importlib.import_module(MODULES[args.command]).main, args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,36 @@
+"""Numeric command-line values, checked at parsing by every command.
+
+A value out of range raises argparse.ArgumentTypeError, which argparse prints as one line,
+`error: argument --batch-size: must be an integer >= 1, not 0`, exiting with status 2
+before anything is created.
+"""
+import argparse
+import math
+
+
+def bounded(kind, low=None, high=None, *, above=None, below=None):
+    """An argparse `type`: a `kind` (int or float) with low <= value <= high and
+    above < value < below, the bounds that are given; the error says what is allowed."""
+    what = "an integer" if kind is int else "a number"
+    limits = [f"{sign} {bound}" for sign, bound in ((">=", low), (">", above), ("<=", high), ("<", below))
+              if bound is not None]
+    allowed = f"{what} {' and '.join(limits)}".strip()
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {allowed}, not {text!r}") from None
+        if (not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high)
+                or (above is not None and value <= above) or (below is not None and value >= below)):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, not {text}")
+        return value
+    parse.__name__ = allowed      # argparse names the type by it in its own messages
+    return parse
+
+
+POSITIVE_INT = bounded(int, 1)
+COUNT = bounded(int, 0)                       # 0 allowed: workers, "never" for --log-every
+SEED = bounded(int, 0)                        # numpy's seeds are non-negative
+LEARNING_RATE = bounded(float, above=0)
+BETA = bounded(float, 0, below=1)             # Adam's beta1
