@@ -3,14 +3,16 @@
 Twin: torch_gan/checkpoint.py. A PyTorch file is read through parity.convert, imported
 only then (it imports torch).
 """
+from functools import lru_cache
 from pathlib import Path
 
 import mindspore as ms
 import numpy as np
 
+import ms_gan.models
 from ms_gan.init import load_arrays
 from parity.common.checkpoints import (CONFIG, DISCRIMINATOR, EPOCH, EXP_AVG, EXP_AVG_SQ, GENERATOR, OPTIMIZER,
-                                       STATE_STEP, TORCH_SUFFIXES)
+                                       STATE_STEP, TORCH_SUFFIXES, checkpoint_model)
 from parity.common.files import atomic_path
 from parity.common.training import config_from_json, config_to_json
 
@@ -49,7 +51,15 @@ def read_checkpoint(path, model=None):
     if path.suffix.lower() in TORCH_SUFFIXES:
         from parity.convert import load_foreign_checkpoint
         return load_foreign_checkpoint(path, "mindspore", model)
-    return ms.load_checkpoint(str(path))
+    return load_ms_file(path)
+
+
+def load_ms_file(path):
+    """mindspore.load_checkpoint of `path`; a file it cannot read is a one-line ValueError naming it."""
+    try:
+        return ms.load_checkpoint(str(path))
+    except Exception:     # MindSpore raises ValueError or RuntimeError, several lines long
+        raise ValueError(f"{path} is not a MindSpore checkpoint (truncated or corrupt?)") from None
 
 
 def _arrays(raw, prefix, names, path):
@@ -74,14 +84,29 @@ def load_training_checkpoint(path, step):
     return int(raw[EPOCH].asnumpy()), config_from_json(raw[CONFIG])
 
 
-def load_network(path, net, model="dcgan", part=GENERATOR):
-    """Load G (`part` GENERATOR) or D (DISCRIMINATOR) from a training checkpoint, or from a
-    weights-only one of that network, of either framework."""
+@lru_cache(maxsize=None)
+def _network_shapes(model, part):
+    """{name: shape} of `part` (GENERATOR or DISCRIMINATOR) of `model`, as MindSpore saves it."""
+    net = ms_gan.models.build(model)[part == DISCRIMINATOR]
+    return {name: tuple(param.shape) for name, param in net.parameters_and_names()}
+
+
+def load_network(path, part=GENERATOR, model=None):
+    """(model name, network) of G (`part` GENERATOR) or D (DISCRIMINATOR) loaded from a
+    training checkpoint, or a weights-only one of that network, of either framework; the
+    model comes from the file (parity.common.checkpoints.checkpoint_model), `model` must agree."""
     raw = read_checkpoint(path, model)
-    names = [n for n, _ in net.parameters_and_names()]
     training = any(k.startswith(part + ".") for k in raw)
-    load_arrays(net, _arrays(raw, part + "." if training else "", names, path))
+    prefix = part + "." if training else ""
+    entries = {k[len(prefix):]: tuple(v.shape) for k, v in raw.items()
+               if k.startswith(prefix) and not isinstance(v, str)}
+    config = config_from_json(raw[CONFIG]) if CONFIG in raw else None
+    model = checkpoint_model(path, entries, config, part, _network_shapes, model)
+    net = ms_gan.models.build(model)[part == DISCRIMINATOR]
+    load_arrays(net, _arrays(raw, prefix, [n for n, _ in net.parameters_and_names()], path))
+    return model, net
 
 
-def load_generator(path, generator, model="dcgan"):
-    load_network(path, generator, model, GENERATOR)
+def stored_config(path):
+    """The run's config in a training checkpoint."""
+    return config_from_json(read_checkpoint(path)[CONFIG])

@@ -6,13 +6,11 @@ statistics); the predicted class is the best of the real classes (parity.common.
 """
 import mindspore as ms
 
-import ms_gan.models
 from ms_gan.checkpoint import load_network
 from ms_gan.data import create_labelled_dataset
 from ms_gan.device import use_device
 from parity.common import evaluation
 from parity.common.checkpoints import DISCRIMINATOR
-from parity.common.configs import get_config
 from parity.common.datasets import labelled_images
 
 
@@ -24,14 +22,13 @@ def class_logits(discriminator, images):
 
 def main(args):
     use_device(args.device)
-    model = get_config(args.model)
+    name, discriminator = load_network(args.checkpoint, DISCRIMINATOR, args.model)
+    model = evaluation.classifier_config(args.checkpoint, name)
     channels, image_size, _ = model.image_shape
-    _, discriminator = ms_gan.models.build(args.model)
-    load_network(args.checkpoint, discriminator, args.model, DISCRIMINATOR)
     paths, labels = labelled_images(args.data, model.num_classes)
     dataset = create_labelled_dataset(paths, labels, image_size, channels, args.batch_size, args.workers)
     logits, seen = [], []
     for images, batch_labels in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True):
         logits.append(class_logits(discriminator, images))
         seen.append(batch_labels)      # an unreadable image leaves its batch with its label
-    return evaluation.report(args, *evaluation.stack(logits, seen), model.num_classes)
+    return evaluation.report(args, model, *evaluation.stack(logits, seen))

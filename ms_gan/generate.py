@@ -4,10 +4,10 @@ Twin: torch_gan/generate.py.
 """
 import mindspore as ms
 
-import ms_gan.models
-from ms_gan.checkpoint import load_generator
+from ms_gan.checkpoint import load_network
 from ms_gan.device import use_device
 from parity.common import training
+from parity.common.checkpoints import GENERATOR
 from parity.common.configs import get_config
 
 
@@ -23,9 +23,8 @@ def generate(generator, noise):
 
 def main(args):
     use_device(args.device)
-    generator, _ = ms_gan.models.build(args.model)
-    load_generator(args.checkpoint, generator, args.model)
-    noise = training.sample_noise(args.seed, args.n, get_config(args.model).noise_shape)
+    model, generator = load_network(args.checkpoint, GENERATOR, args.model)
+    noise = training.sample_noise(args.seed, args.n, get_config(model).noise_shape)
     training.save_image_grid(generate(generator, noise), args.out)
-    print(f"wrote {args.out}: {args.n} images from {args.checkpoint}")
+    print(f"wrote {args.out}: {args.n} images of {model} from {args.checkpoint}")
     return 0

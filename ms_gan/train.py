@@ -9,7 +9,7 @@ import numpy as np
 from mindspore import mint, nn
 
 import ms_gan.models
-from ms_gan.checkpoint import load_training_checkpoint, save_training_checkpoint
+from ms_gan.checkpoint import load_training_checkpoint, save_training_checkpoint, stored_config
 from ms_gan.data import create_dataset, create_labelled_dataset
 from ms_gan.device import use_device
 from ms_gan.generate import generate
@@ -147,15 +147,17 @@ class TrainStep:
 def train(args):
     use_device(args.device)
     data = training.resolve_data(args.data)
-    config = training.run_config(args, "mindspore", data)
-    model = get_config(args.model)
-    channels, image_size, _ = model.image_shape
     run = training.Run(args.out, ".ckpt", args.log_every, args.resume, args.force)
+    config = training.run_config(args, "mindspore", data, training.train_model(args, run, stored_config))
+    model = get_config(config["model"])
+    channels, image_size, _ = model.image_shape
 
-    generator, discriminator = ms_gan.models.build(args.model, seed=args.seed)
+    generator, discriminator = ms_gan.models.build(model.name, seed=args.seed)
     step = TrainStep(generator, discriminator, args.lr, args.beta1, args.mode or "jit", model.loss,
                      config.get("supervised", False))
     start = run.resume(lambda path: load_training_checkpoint(path, step), config) if args.resume else 0
+    if run.finished(start, config["epochs"]):
+        return 0
     fixed_noise = training.sample_noise(args.seed, training.SAMPLE_COUNT, model.noise_shape)
 
     if model.num_classes:   # batches of (images, labels) in the plan's order
@@ -184,5 +186,5 @@ def train(args):
             run.save_plots(epoch + 1)
     finally:
         run.close()
-    print(f"done: {config['epochs']} epochs; outputs in {run.out}")
+    print(f"done: {training.plural(config['epochs'], 'epoch')}; outputs in {run.out}")
     return 0

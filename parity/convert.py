@@ -30,7 +30,6 @@ PyTorch's Adam keep the same moments and step. nn.Adam's `moment1.*`/`moment2.*`
 the same moments; its step count is recovered from `beta1_power`/`beta2_power`.
 """
 import json
-import pickle
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -42,12 +41,15 @@ import torch
 
 import ms_gan.models
 import torch_gan.models
+from ms_gan.checkpoint import load_ms_file
 from ms_gan.device import use_device as use_ms_device
 from parity.common.checkpoints import (CONFIG, DISCRIMINATOR, EPOCH, EXP_AVG, EXP_AVG_SQ, GENERATOR,
-                                       MINDSPORE_SUFFIXES, OPTIMIZER, STATE_STEP, TORCH_SUFFIXES)
+                                       MINDSPORE_SUFFIXES, OPTIMIZER, STATE_STEP, TORCH_SUFFIXES, config_model,
+                                       pick_model)
 from parity.common.configs import MODELS, get_config
 from parity.common.files import atomic_path
 from parity.common.names import NUM_BATCHES_TRACKED, ms_to_torch_names, torch_to_ms_names
+from torch_gan.checkpoint import load_torch_file
 
 MINDSPORE, TORCH = "mindspore", "torch"
 NETWORKS = (GENERATOR, DISCRIMINATOR)
@@ -199,27 +201,12 @@ def _raw_load(path):
         raise ConversionError(f"{path}: is a directory, not a checkpoint file")
     if path.stat().st_size == 0:
         raise ConversionError(f"{path}: is empty")
-    if framework == MINDSPORE:
-        try:
-            raw = ms.load_checkpoint(str(path))
-        except Exception as error:
-            raise ConversionError(f"{path}: not a readable MindSpore checkpoint (truncated or corrupt?): "
-                                  f"{error}") from None
-        return {k: v if isinstance(v, str) else v.asnumpy() for k, v in raw.items()}
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        # weights_only refuses any global (a class or function to call): that is code.
-        detail = next((line for line in str(error).splitlines() if "global" in line.lower()), None)
-        if detail:
-            raise ConversionError(f"{path}: refused: the pickle carries code or objects other than tensors "
-                                  f"({detail.strip()}); it is only ever loaded with torch.load(weights_only=True). "
-                                  f"Save a state_dict instead.") from None
-        raise ConversionError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): "
-                              f"{str(error).strip().splitlines()[-1]}") from None
-    except Exception as error:
-        raise ConversionError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): "
-                              f"{type(error).__name__}: {error}") from None
+        if framework == MINDSPORE:
+            return {k: v if isinstance(v, str) else v.asnumpy() for k, v in load_ms_file(path).items()}
+        return load_torch_file(path)
+    except ValueError as error:
+        raise ConversionError(str(error)) from None
 
 
 def _np(tensor):
@@ -418,23 +405,37 @@ def _what(ck):
     return "the " + " and ".join(ck.networks)
 
 
+def _stored_config(raw):
+    """The run's config that a training checkpoint holds (a dict), or None."""
+    config = raw.get(CONFIG) if isinstance(raw, dict) else None
+    if isinstance(config, str):
+        try:
+            config = json.loads(config)
+        except ValueError:
+            return None
+    return config if isinstance(config, dict) else None
+
+
 def _detect(path, raw, model):
-    """Read the file as `model`'s, or as the one model it fits when `model` is None. A file
-    that fits several models alike (cnn_gan's and sgan's generators are the same network)
-    needs --model: the error says so, as does one that fits another model than `model`."""
+    """Read the file as the model its config names (a `model` other than it is refused), as
+    `model`'s, or as the one model it fits when `model` is None. A file that fits several
+    models alike (cnn_gan's and sgan's generators are the same network) needs --model, and a
+    `model` that another model fits contradicts the file (parity.common.checkpoints.pick_model)."""
+    try:
+        stored = config_model(path, _stored_config(raw), model)
+    except ValueError as error:
+        raise ConversionError(str(error)) from None
+    if stored is not None:
+        return _read(path, raw, stored)
     if model is not None:
         try:
             return _read(path, raw, model)
-        except ConversionError as error:
+        except ConversionError:
             fits = _fitting(path, raw)
             if not fits:
                 raise
-            ck = next(iter(fits.values()))
-            raise ConversionError(f"{error}\n  it fits {_what(ck)} of {' and '.join(fits)}: "
-                                  f"give --model {'|'.join(fits)}") from None
-    fits = _fitting(path, raw)
-    if len(fits) == 1:
-        return next(iter(fits.values()))
+    else:
+        fits = _fitting(path, raw)
     if not fits:   # say what does not fit the closest model, parameter by parameter
         closest = max(MODELS, key=lambda m: max(len(set(raw) & set(expected(m)[n].shapes)) for n in NETWORKS))
         try:
@@ -442,9 +443,10 @@ def _detect(path, raw, model):
         except ConversionError as error:
             raise ConversionError(f"{error}\n  the file fits no model; {closest} is the closest by "
                                   f"parameter names (give --model NAME to compare with another)") from None
-    ck = next(iter(fits.values()))
-    raise ConversionError(f"{path}: ambiguous: {_what(ck)} fits {' and '.join(fits)} alike "
-                          f"(the same names and shapes); give --model {'|'.join(fits)}")
+    try:
+        return fits[pick_model(path, _what(next(iter(fits.values()))), list(fits), model)]
+    except ValueError as error:
+        raise ConversionError(str(error)) from None
 
 
 def read_checkpoint(path, model=None, strict=False):

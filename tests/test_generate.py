@@ -94,3 +94,80 @@ def test_unusable_checkpoints_are_refused(framework, checkpoints, tmp_path, caps
     assert main(["generate", "--checkpoint", str(d_only), "--out", str(tmp_path / "x.png")]) == 2
     assert capsys.readouterr().err.startswith("error:")
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.fixture(scope="module")
+def cnn_gan_files(tmp_path_factory):
+    """The set-up model's training checkpoint (MindSpore), converted to PyTorch, and its
+    G alone as weights-only files: cnn_gan's and sgan's generators are the same network."""
+    from parity.convert import convert
+    root = tmp_path_factory.mktemp("cnn_gan")
+    g, d = ms_gan.models.build("cnn_gan", seed=1)
+    paths = {"ms training": root / "epoch_002.ckpt", "torch training": root / "epoch_002.pt",
+             "ms weights": root / "g.ckpt", "torch weights": root / "g.pt"}
+    save_ms(paths["ms training"], MsStep(g, d, mode="pynative"), 2, {"model": "cnn_gan", "seed": 0})
+    convert(paths["ms training"], paths["torch training"])
+    torch_g, _ = torch_gan.models.build("cnn_gan", seed=1)
+    torch.save(torch_g.state_dict(), paths["torch weights"])
+    fresh_g, _ = ms_gan.models.build("cnn_gan")
+    ms.save_checkpoint(fresh_g, str(paths["ms weights"]))
+    return paths
+
+
+@pytest.mark.parametrize("framework", sorted(MAINS))
+@pytest.mark.parametrize("kind", ["ms training", "torch training"])
+def test_a_training_checkpoint_names_its_model(framework, kind, cnn_gan_files, tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    assert MAINS[framework](["generate", "--checkpoint", str(cnn_gan_files[kind]), "--n", "16",
+                             "--out", str(out)]) == 0
+    assert f"16 images of cnn_gan from {cnn_gan_files[kind]}" in capsys.readouterr().out
+    assert Image.open(out).size == (8 * 34 + 2, 2 * 34 + 2)         # 32x32 digits, not the faces' 64
+
+
+@pytest.mark.parametrize("framework", sorted(MAINS))
+def test_a_model_that_contradicts_the_file_is_one_line_naming_both(framework, cnn_gan_files, tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    assert MAINS[framework](["generate", "--checkpoint", str(cnn_gan_files["ms training"]), "--model", "dcgan",
+                             "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (f"error: --model dcgan contradicts {cnn_gan_files['ms training']}: it is a "
+                                       f"cnn_gan checkpoint (its config); leave --model out\n")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("framework", sorted(MAINS))
+@pytest.mark.parametrize("kind", ["ms weights", "torch weights"])
+def test_an_ambiguous_weights_only_file_asks_for_the_model(framework, kind, cnn_gan_files, tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    path = cnn_gan_files[kind]
+    assert MAINS[framework](["generate", "--checkpoint", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and str(path) in err
+    assert "ambiguous: the generator fits cnn_gan and sgan alike" in err and "give --model cnn_gan|sgan" in err
+    assert not out.exists()
+    assert MAINS[framework](["generate", "--checkpoint", str(path), "--model", "sgan", "--out", str(out)]) == 0
+    assert MAINS[framework](["generate", "--checkpoint", str(path), "--model", "dcgan", "--out", str(out)]) == 2
+    assert "--model dcgan contradicts" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("framework", sorted(MAINS))
+def test_a_discriminator_given_to_generate_is_named(framework, checkpoints, tmp_path, capsys):
+    d_only = tmp_path / ("d.ckpt" if framework == "ms_gan" else "d.pt")
+    _, d = (ms_gan if framework == "ms_gan" else torch_gan).models.build("dcgan")
+    if framework == "ms_gan":
+        ms.save_checkpoint(d, str(d_only))
+    else:
+        torch.save(d.state_dict(), d_only)
+    assert MAINS[framework](["generate", "--checkpoint", str(d_only), "--out", str(tmp_path / "x.png")]) == 2
+    assert capsys.readouterr().err == f"error: {d_only} holds the discriminator of dcgan, not a generator\n"
+
+
+@pytest.mark.parametrize("framework, suffix, name", [("torch_gan", ".pt", "PyTorch"), ("ms_gan", ".ckpt", "MindSpore"),
+                                                     ("torch_gan", ".ckpt", "MindSpore"),
+                                                     ("ms_gan", ".pt", "PyTorch")])
+@pytest.mark.parametrize("junk", [b"hello, not a checkpoint\n", bytes(range(256)) * 4])
+def test_a_junk_file_is_not_a_checkpoint(framework, suffix, name, junk, tmp_path, capsys):
+    path = tmp_path / f"junk{suffix}"
+    path.write_bytes(junk)
+    assert MAINS[framework](["generate", "--checkpoint", str(path), "--out", str(tmp_path / "x.png")]) == 2
+    assert capsys.readouterr().err == f"error: {path} is not a {name} checkpoint (truncated or corrupt?)\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]

@@ -196,6 +196,49 @@ def test_force_starts_over_and_leaves_nothing_of_the_old_run(runs, folder, tmp_p
     assert (tmp_path / "run" / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_resume_takes_the_model_from_the_run_and_a_finished_run_says_so(framework, folder, tmp_path, capfd):
+    run = tmp_path / "run"
+    assert train(framework, folder, run, "--model", "cnn_gan", "--epochs", "1") == 0
+    assert "done: 1 epoch; outputs in" in capfd.readouterr().out
+    assert train(framework, folder, run, "--epochs", "2", "--resume") == 0      # no --model
+    out = capfd.readouterr().out
+    assert "resuming from" in out and "done: 2 epochs; outputs in" in out
+    checkpoint = run / "checkpoints" / f"epoch_002{FRAMEWORKS[framework][1]}"
+    module = sys.modules[f"{framework}.checkpoint"]
+    assert module.stored_config(checkpoint)["model"] == "cnn_gan"
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert train(framework, folder, run, "--epochs", "2", "--resume") == 0
+    captured = capfd.readouterr()
+    assert f"run already finished (2 epochs) in {run}" in captured.out
+    assert "%|" not in captured.err                          # no progress bar
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    assert train(framework, folder, run, "--model", "dcgan", "--epochs", "3", "--resume") == 2
+    assert capfd.readouterr().err == (f"error: --model dcgan contradicts {checkpoint}: it is a cnn_gan checkpoint "
+                                      f"(its config); leave --model out\n")
+
+
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_an_unreadable_image_is_one_line_through_the_progress_bar(framework, folder, tmp_path, capfd):
+    data = tmp_path / "data"
+    shutil.copytree(folder, data)
+    (data / "broken.png").write_bytes(b"not a png")
+    assert train(framework, data, tmp_path / "run", "--epochs", "1", "--batch-size", "3") == 0
+    err = capfd.readouterr().err
+    lines = [line for line in err.replace("\r", "\n").splitlines() if "broken.png" in line]
+    assert lines == [f"warning: skipping unreadable image {data / 'broken.png'} (PIL could not decode it)"]
+    assert "Warning" not in err                              # not Python's two-line RuntimeWarning
+
+
+def test_the_default_model_is_the_set_up_one_on_the_embedded_digits(tmp_path):
+    parse = training.build_parser("python -m ms_gan", ("CPU",), "CPU").parse_args
+    run = training.Run(tmp_path / "new", ".ckpt", resume=True)
+    assert training.train_model(parse(["train"]), run, None) == "cnn_gan"
+    assert training.train_model(parse(["train", "--data", "faces"]), run, None) == "dcgan"
+    assert training.train_model(parse(["train", "--model", "gan"]), run, None) == "gan"
+    assert training.train_model(parse(["train", "--resume"]), run, None) == "cnn_gan"   # nothing to resume yet
+
+
 def test_out_that_is_a_file_is_named_before_training(tmp_path, folder, capsys):
     (tmp_path / "taken").write_text("not a folder")
     for framework in FRAMEWORKS:

@@ -6,10 +6,8 @@ statistics); the predicted class is the best of the real classes (parity.common.
 """
 import torch
 
-import torch_gan.models
 from parity.common import evaluation
 from parity.common.checkpoints import DISCRIMINATOR
-from parity.common.configs import get_config
 from parity.common.datasets import labelled_images
 from torch_gan.checkpoint import load_network
 from torch_gan.data import create_labelled_loader
@@ -26,10 +24,9 @@ def class_logits(discriminator, images):
 
 def main(args):
     device = use_device(args.device)
-    model = get_config(args.model)
+    name, discriminator = load_network(args.checkpoint, DISCRIMINATOR, args.model)
+    model = evaluation.classifier_config(args.checkpoint, name)
     channels, image_size, _ = model.image_shape
-    _, discriminator = torch_gan.models.build(args.model)
-    load_network(args.checkpoint, discriminator, args.model, DISCRIMINATOR)
     discriminator.to(device)
     paths, labels = labelled_images(args.data, model.num_classes)
     loader = create_labelled_loader(paths, labels, image_size, channels, args.batch_size, args.workers)
@@ -37,4 +34,4 @@ def main(args):
     for images, batch_labels in loader:
         logits.append(class_logits(discriminator, images))
         seen.append(batch_labels.numpy())      # an unreadable image leaves its batch with its label
-    return evaluation.report(args, *evaluation.stack(logits, seen), model.num_classes)
+    return evaluation.report(args, model, *evaluation.stack(logits, seen))

@@ -4,10 +4,10 @@ Twin: ms_gan/generate.py.
 """
 import torch
 
-import torch_gan.models
 from parity.common import training
+from parity.common.checkpoints import GENERATOR
 from parity.common.configs import get_config
-from torch_gan.checkpoint import load_generator
+from torch_gan.checkpoint import load_network
 from torch_gan.device import use_device
 
 
@@ -25,9 +25,8 @@ def generate(generator, noise):
 
 def main(args):
     device = use_device(args.device)
-    generator, _ = torch_gan.models.build(args.model)
-    load_generator(args.checkpoint, generator, args.model)
-    noise = training.sample_noise(args.seed, args.n, get_config(args.model).noise_shape)
+    model, generator = load_network(args.checkpoint, GENERATOR, args.model)
+    noise = training.sample_noise(args.seed, args.n, get_config(model).noise_shape)
     training.save_image_grid(generate(generator.to(device), noise), args.out)
-    print(f"wrote {args.out}: {args.n} images from {args.checkpoint}")
+    print(f"wrote {args.out}: {args.n} images of {model} from {args.checkpoint}")
     return 0

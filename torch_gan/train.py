@@ -9,7 +9,7 @@ import torch
 import torch_gan.models
 from parity.common import training
 from parity.common.configs import get_config
-from torch_gan.checkpoint import load_training_checkpoint, save_training_checkpoint
+from torch_gan.checkpoint import load_training_checkpoint, save_training_checkpoint, stored_config
 from torch_gan.data import create_labelled_loader, create_loader
 from torch_gan.device import use_device
 from torch_gan.generate import generate
@@ -75,15 +75,17 @@ def train(args):
     if args.mode:
         print(f"note: --mode {args.mode} is MindSpore's; PyTorch runs the step eagerly")
     data = training.resolve_data(args.data)
-    config = training.run_config(args, "torch", data)
-    model = get_config(args.model)
-    channels, image_size, _ = model.image_shape
     run = training.Run(args.out, ".pt", args.log_every, args.resume, args.force)
+    config = training.run_config(args, "torch", data, training.train_model(args, run, stored_config))
+    model = get_config(config["model"])
+    channels, image_size, _ = model.image_shape
 
-    generator, discriminator = torch_gan.models.build(args.model, seed=args.seed)
+    generator, discriminator = torch_gan.models.build(model.name, seed=args.seed)
     step = TrainStep(generator, discriminator, args.lr, args.beta1, device, model.loss,
                      config.get("supervised", False))
     start = run.resume(lambda path: load_training_checkpoint(path, step), config) if args.resume else 0
+    if run.finished(start, config["epochs"]):
+        return 0
     fixed_noise = training.sample_noise(args.seed, training.SAMPLE_COUNT, model.noise_shape)
 
     if model.num_classes:   # batches of (images, labels) in the plan's order
@@ -113,5 +115,5 @@ def train(args):
             run.save_plots(epoch + 1)
     finally:
         run.close()
-    print(f"done: {config['epochs']} epochs; outputs in {run.out}")
+    print(f"done: {training.plural(config['epochs'], 'epoch')}; outputs in {run.out}")
     return 0

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 
+from .configs import MODELS
 from .files import write_text_atomic
 
 
@@ -29,13 +30,22 @@ def stack(logits, labels):
     return np.concatenate(logits), np.concatenate(labels)
 
 
-def report(args, logits, labels, num_classes):
-    """Print the accuracy of D's class head on the images of `args.data`, and write it to
-    `args.json` if given; returns the exit status."""
+def classifier_config(path, model):
+    """The ModelConfig of `model`, which checkpoint `path` holds; refused unless it has a class head."""
+    if not MODELS[model].num_classes:
+        classified = sorted(name for name, config in MODELS.items() if config.num_classes)
+        raise ValueError(f"{path} is a {model} checkpoint, which has no class head to evaluate "
+                         f"(evaluate is for {', '.join(classified)})")
+    return MODELS[model]
+
+
+def report(args, model, logits, labels):
+    """Print the accuracy of the class head of `model` (a ModelConfig) on the images of
+    `args.data`, and write it to `args.json` if given; returns the exit status."""
     if len(labels) == 0:
         raise ValueError(f"no readable image in {args.data}")
-    result = accuracy(predicted_classes(logits, num_classes), labels, num_classes)
-    result.update(model=args.model, checkpoint=str(args.checkpoint), data=str(args.data))
+    result = accuracy(predicted_classes(logits, model.num_classes), labels, model.num_classes)
+    result.update(model=model.name, checkpoint=str(args.checkpoint), data=str(args.data))
     print(f"accuracy {result['accuracy']:.4f} ({result['correct']:,} of {result['images']:,} images in {args.data})")
     print("per class: " + "  ".join(f"{c}: {a:.3f}" for c, a in result["per_class"].items()))
     if args.json:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import arguments
+from .checkpoints import config_model
 from .configs import MODELS
 from .files import atomic_path, write_text_atomic
 
@@ -33,13 +35,20 @@ STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")   # what a train step re
 CLASSIFIER_STATS = ("loss_class",)                        # ... and one of D alone (--supervised)
 # Settings that change what a run computes: a resumed run must have the same ones.
 TRAJECTORY_KEYS = ("model", "data", "batch_size", "lr", "beta1", "seed", "labels", "supervised")
-# With --data: the tutorial's num_epochs and batch_size. On the 5,000 embedded digits,
-# batch 128 lets D win for good (measured, PyTorch twin: D(G(z)) 0.003 after 10 epochs,
-# grey samples), while batch 32 draws digit strokes after 2 epochs (314 steps).
-DEFAULTS = {"embedded": {"epochs": 2, "batch_size": 32}, "data": {"epochs": 10, "batch_size": 128}}
+# With --data: the faces tutorial, its num_epochs and batch_size. On the 5,000 embedded
+# digits: seed 004's CNN GAN at batch 32, which draws digit strokes after 2 epochs (314
+# steps); the faces DCGAN there lets D win for good in about half the seeds (measured,
+# PyTorch twin: D(G(z)) 0.000 after 2 epochs for 3 of 6 seeds), and batch 128 lets it win
+# (D(G(z)) 0.003 after 10 epochs, grey samples).
+DEFAULTS = {"embedded": {"model": "cnn_gan", "epochs": 2, "batch_size": 32},
+            "data": {"model": "dcgan", "epochs": 10, "batch_size": 128}}
 
 
 # ---------------------------------------------------------------- command line
+
+def _by_data(key):
+    return f"{DEFAULTS['embedded'][key]} on the embedded digits, {DEFAULTS['data'][key]} with --data"
+
 
 def build_parser(prog, devices, default_device):
     """The command line of `python -m ms_gan` and `python -m torch_gan`: the same flags;
@@ -47,20 +56,21 @@ def build_parser(prog, devices, default_device):
     parser = argparse.ArgumentParser(prog=prog, description="Train a GAN, or draw images from a checkpoint.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     device_help = f"{' | '.join(devices)} (default {default_device})"
+    models = sorted(MODELS)
 
     train = commands.add_parser("train", help="train a model; outputs go to --out")
-    train.add_argument("--model", default="dcgan", choices=sorted(MODELS))
+    train.add_argument("--model", choices=models,
+                       help=f"the model (default {_by_data('model')}; with --resume, the run's)")
     train.add_argument("--data", metavar="DIR",
                        help="folder of images (searched recursively); default: the embedded 5,000 MNIST digits")
-    train.add_argument("--epochs", type=int,
-                       help=f"total epochs (default {DEFAULTS['embedded']['epochs']} on the embedded digits, "
-                            f"{DEFAULTS['data']['epochs']} with --data)")
-    train.add_argument("--batch-size", type=int,
-                       help=f"images per step (default {DEFAULTS['embedded']['batch_size']} on the embedded digits, "
-                            f"{DEFAULTS['data']['batch_size']} with --data)")
-    train.add_argument("--lr", type=float, default=2e-4)
-    train.add_argument("--beta1", type=float, default=0.5)
-    train.add_argument("--seed", type=int, default=0, help="weights, data order and noise (default 0)")
+    train.add_argument("--epochs", type=arguments.POSITIVE_INT, help=f"total epochs (default {_by_data('epochs')})")
+    train.add_argument("--batch-size", type=arguments.POSITIVE_INT,
+                       help=f"images per step (default {_by_data('batch_size')})")
+    train.add_argument("--lr", type=arguments.LEARNING_RATE, default=2e-4,
+                       help="Adam's learning rate, G's and D's (default %(default)s)")
+    train.add_argument("--beta1", type=arguments.BETA, default=0.5,
+                       help="Adam's beta1, G's and D's; beta2 is 0.999 (default %(default)s)")
+    train.add_argument("--seed", type=arguments.SEED, default=0, help="weights, data order and noise (default 0)")
     train.add_argument("--device", default=default_device, help=device_help)
     train.add_argument("--out", metavar="DIR", default=f"runs/{prog.split()[-1]}",
                        help="output folder (default %(default)s)")
@@ -69,10 +79,10 @@ def build_parser(prog, devices, default_device):
     start.add_argument("--force", action="store_true",
                        help="start over in an --out that holds a run: its checkpoints, samples, metrics "
                             "and plots are deleted first (without it such a folder is refused)")
-    train.add_argument("--workers", type=int, default=2, help="data loading workers (default 2)")
-    train.add_argument("--log-every", type=int, default=50, metavar="N",
+    train.add_argument("--workers", type=arguments.COUNT, default=2, help="data loading workers (default 2)")
+    train.add_argument("--log-every", type=arguments.COUNT, default=50, metavar="N",
                        help="print a line every N steps, 0 for never (default 50); metrics.jsonl has every step")
-    train.add_argument("--labels", type=int, metavar="N",
+    train.add_argument("--labels", type=arguments.POSITIVE_INT, metavar="N",
                        help="models with a class head (sgan): the class loss sees the labels of N images "
                             "of --data, the same number of each class, chosen by --seed; the rest train "
                             "the adversarial head only (default: every label)")
@@ -83,14 +93,16 @@ def build_parser(prog, devices, default_device):
                        help="MindSpore only: compile the step with ms.jit (default) or run it eagerly "
                             "for debugging; PyTorch always runs eagerly and says so if given")
 
+    from_file = "default: the checkpoint's; give it for a weights-only file that fits several models"
     generate = commands.add_parser("generate", help="draw a grid of images from a checkpoint of either framework")
     generate.add_argument("--checkpoint", required=True, metavar="PATH",
                           help="training or weights-only checkpoint, .ckpt (MindSpore) or .pt/.pth (PyTorch)")
-    generate.add_argument("--n", type=int, default=SAMPLE_COUNT, help="number of images (default %(default)s)")
+    generate.add_argument("--n", type=arguments.POSITIVE_INT, default=SAMPLE_COUNT,
+                          help="number of images (default %(default)s)")
     generate.add_argument("--out", default="grid.png", metavar="PNG", help="output picture (default %(default)s)")
-    generate.add_argument("--seed", type=int, default=0,
+    generate.add_argument("--seed", type=arguments.SEED, default=0,
                           help="noise seed (default 0); a run's seed gives its sample grids' noise")
-    generate.add_argument("--model", default="dcgan", choices=sorted(MODELS))
+    generate.add_argument("--model", choices=models, help=f"the model ({from_file})")
     generate.add_argument("--device", default=default_device, help=device_help)
 
     classified = sorted(name for name, config in MODELS.items() if config.num_classes)
@@ -100,10 +112,11 @@ def build_parser(prog, devices, default_device):
                           help="training checkpoint, or weights-only checkpoint of D, of either framework")
     evaluate.add_argument("--data", required=True, metavar="DIR",
                           help="images in DIR/<class>/..., class a number (MNIST's test folder)")
-    evaluate.add_argument("--model", default=classified[0], choices=classified)
-    evaluate.add_argument("--batch-size", type=int, default=256)
-    evaluate.add_argument("--workers", type=int, default=2)
-    evaluate.add_argument("--json", metavar="PATH", help="also write the result as JSON")
+    evaluate.add_argument("--model", choices=classified, help=f"the model ({from_file})")
+    evaluate.add_argument("--batch-size", type=arguments.POSITIVE_INT, default=256,
+                          help="images per batch (default %(default)s)")
+    evaluate.add_argument("--workers", type=arguments.COUNT, default=2, help="data loading workers (default 2)")
+    evaluate.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
     evaluate.add_argument("--device", default=default_device, help=device_help)
     return parser
 
@@ -117,7 +130,8 @@ def run_command(command, args):
         print(f"stopped: {error}", file=sys.stderr)
         return 1
     except (ValueError, RuntimeError, FileNotFoundError, FileExistsError, NotADirectoryError, KeyError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        # str() of a KeyError is its repr, quotes and all
+        print(f"error: {error.args[0] if isinstance(error, KeyError) and error.args else error}", file=sys.stderr)
         return 2
 
 
@@ -131,16 +145,26 @@ def resolve_data(data):
     return Path(data)
 
 
-def run_config(args, framework, data):
+def train_model(args, run, stored_config):
+    """The model a run trains: on --resume, the resumed run's (its last checkpoint's config,
+    which `stored_config(path)` reads; a --model other than it is refused); otherwise
+    --model, or the default of the data."""
+    last = run.last_checkpoint() if args.resume else None
+    resumed = config_model(last, stored_config(last), args.model) if last is not None else None
+    return resumed or args.model or DEFAULTS["embedded" if args.data is None else "data"]["model"]
+
+
+def run_config(args, framework, data, model):
     """The run's settings as a JSON-ready dict, stored in every checkpoint."""
     defaults = DEFAULTS["embedded" if args.data is None else "data"]
-    config = {"framework": framework, "model": args.model, "data": str(Path(data).resolve()),
-              "epochs": args.epochs or defaults["epochs"], "batch_size": args.batch_size or defaults["batch_size"],
+    config = {"framework": framework, "model": model, "data": str(Path(data).resolve()),
+              "epochs": defaults["epochs"] if args.epochs is None else args.epochs,
+              "batch_size": defaults["batch_size"] if args.batch_size is None else args.batch_size,
               "lr": args.lr, "beta1": args.beta1, "seed": args.seed}
-    if MODELS[args.model].num_classes:
+    if MODELS[model].num_classes:
         config.update(labels=args.labels, supervised=args.supervised)
     elif args.labels is not None or args.supervised:
-        raise ValueError(f"--labels and --supervised are for models with a class head; {args.model} has none")
+        raise ValueError(f"--labels and --supervised are for models with a class head; {model} has none")
     return config
 
 
@@ -167,6 +191,11 @@ def check_resumable(stored, config, path):
     if changed:
         raise ValueError(f"cannot resume from {path}: the run was made with other settings "
                          f"({'; '.join(changed)}); give the same ones, or start afresh without --resume")
+
+
+def plural(count, noun):
+    """'1 epoch', '2 epochs'."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 # ---------------------------------------------------------------- noise
@@ -301,6 +330,14 @@ class Run:
         check_resumable(stored, config, path)
         print(f"resuming from {path} (epoch {start} done)")
         return start
+
+    def finished(self, epochs_done, epochs):
+        """Whether a resumed run has no epoch left to train (it says so)."""
+        if epochs_done < epochs:
+            return False
+        print(f"run already finished ({plural(epochs_done, 'epoch')}) in {self.out}; "
+              f"a larger --epochs trains it on")
+        return True
 
     # metrics and progress
     def start(self, epochs_done, epochs, steps_per_epoch):
