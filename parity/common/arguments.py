@@ -8,11 +8,11 @@ import argparse
 import math
 
 
-def bounded(kind, low=None, high=None, *, above=None, below=None):
-    """An argparse `type`: a `kind` (int or float) with low <= value <= high and
+def bounded(kind, low=None, *, above=None, below=None):
+    """An argparse `type`: a finite `kind` (int or float) with low <= value and
     above < value < below, the bounds that are given; the error says what is allowed."""
     what = "an integer" if kind is int else "a number"
-    limits = [f"{sign} {bound}" for sign, bound in ((">=", low), (">", above), ("<=", high), ("<", below))
+    limits = [f"{sign} {bound}" for sign, bound in ((">=", low), (">", above), ("<", below))
               if bound is not None]
     allowed = f"{what} {' and '.join(limits)}".strip()
 
@@ -20,12 +20,11 @@ def bounded(kind, low=None, high=None, *, above=None, below=None):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {allowed}, not {text!r}") from None
-        if (not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high)
+            value = None
+        if (value is None or not math.isfinite(value) or (low is not None and value < low)
                 or (above is not None and value <= above) or (below is not None and value >= below)):
             raise argparse.ArgumentTypeError(f"must be {allowed}, not {text}")
         return value
-    parse.__name__ = allowed      # argparse names the type by it in its own messages
     return parse
 
 
