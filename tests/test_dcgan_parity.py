@@ -141,7 +141,8 @@ def test_cli_names_a_missing_device(tmp_path):
 
 def test_unknown_model_is_a_clear_error():
     result = subprocess.run([sys.executable, "-m", "parity", "check", "nope"], capture_output=True, text=True)
-    assert result.returncode == 2 and "unknown model 'nope'" in result.stderr
+    assert result.returncode == 2 and "argument model: invalid choice: 'nope' (choose from" in result.stderr
+    assert "dcgan" in result.stderr.splitlines()[-1]
 
 
 def test_image_shape_matches_the_tutorial():
