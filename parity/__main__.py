@@ -34,7 +34,8 @@ def build_parser():
     trajectory.add_argument("model", choices=sorted(MODELS), help="the model")
     trajectory.add_argument("--steps", type=arguments.POSITIVE_INT, default=20, help="training steps (default 20)")
     trajectory.add_argument("--batch", type=BATCH, default=16, help="batch size (default 16)")
-    trajectory.add_argument("--seed", type=arguments.SEED, default=0, help="seed of weights, batches and noise (default 0)")
+    trajectory.add_argument("--seed", type=arguments.SEED, default=0,
+                            help="seed of weights, batches and noise (default 0)")
     trajectory.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
     trajectory.add_argument("--mode", choices=("jit", "pynative"), default="jit",
                             help="MindSpore's step: compiled with ms.jit (default) or eager")
@@ -42,7 +43,8 @@ def build_parser():
                             help="skip the nn.Adam and PyTorch +1 ulp runs")
     trajectory.add_argument("--json", metavar="PATH", help="also write every step as JSON (default: none)")
     trajectory.add_argument("--markdown", metavar="PATH", help="also write the result as Markdown (default: none)")
-    trajectory.add_argument("--plot", metavar="PATH", help="also plot the differences over the steps (PNG; default: none)")
+    trajectory.add_argument("--plot", metavar="PATH",
+                            help="also plot the differences over the steps (PNG; default: none)")
 
     convert = commands.add_parser("convert", help="convert a checkpoint between MindSpore (.ckpt) and "
                                                   "PyTorch (.pt/.pth), either way")
@@ -65,9 +67,12 @@ def build_parser():
                        help="batch size (default: each model's training batch, dcgan 128 as in the faces "
                             "tutorial, the others 32 as on the embedded digits)")
     bench.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
-    bench.add_argument("--repeats", type=arguments.POSITIVE_INT, default=5, help="timed repeats of each implementation (default 5)")
-    bench.add_argument("--steps", type=arguments.POSITIVE_INT, default=2, help="train steps or generator calls per repeat (default 2)")
-    bench.add_argument("--images", type=arguments.POSITIVE_INT, default=2048, help="JPEGs for the data pipelines (default 2048)")
+    bench.add_argument("--repeats", type=arguments.POSITIVE_INT, default=5,
+                       help="timed repeats of each implementation (default 5)")
+    bench.add_argument("--steps", type=arguments.POSITIVE_INT, default=2,
+                       help="train steps or generator calls per repeat (default 2)")
+    bench.add_argument("--images", type=arguments.POSITIVE_INT, default=2048,
+                       help="JPEGs for the data pipelines (default 2048)")
     bench.add_argument("--workers", type=arguments.COUNT, default=2, help="data pipeline workers (default 2)")
     bench.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     bench.add_argument("--no-commands", action="store_true", help="skip timing parity check and convert")

@@ -124,7 +124,8 @@ def test_extreme_pixels_map_to_minus_one_and_one(tmp_path):
 
 def test_embedded_digits_written_once_and_reused(digits_root, capsys):
     folder = embedded_digits(digits_root)
-    assert capsys.readouterr().out == f"writing the 5,000 embedded MNIST digits to {folder} (once: later runs read them)\n"
+    assert capsys.readouterr().out == \
+        f"writing the 5,000 embedded MNIST digits to {folder} (once: later runs read them)\n"
     paths = scan_images(folder)
     assert len(paths) == 5000 and sorted({p.parent.name for p in paths}) == [str(i) for i in range(10)]
     assert all(len(list((folder / str(label)).iterdir())) == 500 for label in range(10))
