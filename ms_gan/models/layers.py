@@ -55,7 +55,15 @@ class Conv2dStride1Kernel(Kernel):
             i, j = divmod(tap, kernel_size)
             one_hot[:, tap, 0, kernel_size - 1 - i, kernel_size - 1 - j] = 1.0
         self.shifts = ms.Tensor(one_hot.reshape(out_channels * taps, 1, kernel_size, kernel_size))
+        self.reversed_taps = ms.Tensor(np.eye(taps, dtype=np.float32)[::-1].copy())
         self.batch_matmul_t = ops.BatchMatMul(transpose_b=True)
+
+    def flipped(self, weight):
+        """weight (A, B, k, k) flipped in space, as a MatMul with the reversing permutation
+        of the k*k taps (exact: one product by 1 per element): MindSpore's CPU ReverseV2 is
+        slower than the convolution it feeds for small layers (docs/bench_ops.md)."""
+        a, b, k, _ = weight.shape
+        return ops.matmul(weight.reshape(a * b, k * k), self.reversed_taps).reshape(a, b, k, k)
 
     def construct(self, x, weight):
         return self.conv(x, weight)
@@ -63,7 +71,7 @@ class Conv2dStride1Kernel(Kernel):
     def bprop(self, x, weight, out, dout):
         n, c, h, w = x.shape
         o, _, k, _ = weight.shape
-        flipped = ops.flip(weight, (2, 3)).transpose(1, 0, 2, 3)
+        flipped = self.flipped(weight).transpose(1, 0, 2, 3)
         shifted = self.shift_conv(dout, self.shifts).reshape(n, o * k * k, h * w)
         per_image = self.batch_matmul_t(x.reshape(n, c, h * w), shifted)              # (N, C, O*k*k)
         grad_weight = per_image.sum(0).reshape(c, o, k, k).transpose(1, 0, 2, 3)
@@ -97,13 +105,13 @@ class Conv2dTranspose(nn.Conv2dTranspose):
         self.kernel = Conv2dStride1Kernel(in_channels, out_channels, kernel_size, kernel_size - 1 - padding)
 
     def construct(self, x):
-        out = self.kernel(x, ops.flip(self.weight, (2, 3)).transpose(1, 0, 2, 3))
+        out = self.kernel(x, self.kernel.flipped(self.weight).transpose(1, 0, 2, 3))
         return ops.bias_add(out, self.bias) if self.has_bias else out
 
 
 class LeakyReLUKernel(Kernel):
     """MindSpore's leaky_relu, with the backward PyTorch computes: dout where x > 0 and
-    alpha * dout elsewhere, as one Select. MindSpore differentiates its maximum(alpha * x, x)
+    alpha * dout elsewhere. MindSpore differentiates its maximum(alpha * x, x)
     into a chain of comparisons and selects, 5-10x PyTorch's time on CPU (docs/bench_ops.md)."""
 
     def __init__(self, alpha):
@@ -114,7 +122,8 @@ class LeakyReLUKernel(Kernel):
         return ops.leaky_relu(x, self.alpha)
 
     def bprop(self, x, out, dout):
-        return (ops.select(x > 0, dout, dout * self.alpha),)
+        # the slope as arithmetic on the mask, 1 or alpha exactly: 0.6x the time of a Select
+        return (dout * ((x > 0).astype(dout.dtype) * (1.0 - self.alpha) + self.alpha),)
 
 
 class LeakyReLU(nn.LeakyReLU):
