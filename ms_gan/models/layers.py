@@ -45,6 +45,8 @@ class Conv2dStride1Kernel(Kernel):
 
     def __init__(self, in_channels, out_channels, kernel_size, padding):
         super().__init__()
+        if not 0 <= padding < kernel_size:
+            raise ValueError(f"padding must be 0 to kernel_size - 1 = {kernel_size - 1}, not {padding}")
         self.conv = ops.Conv2D(out_channels, kernel_size, pad_mode="pad", pad=padding)
         full = kernel_size - 1 - padding
         self.input_grad_conv = ops.Conv2D(in_channels, kernel_size, pad_mode="pad", pad=full)
