@@ -80,17 +80,23 @@ def test_seed_changes_the_noise(checkpoints, tmp_path):
     assert np.asarray(training.sample_noise(0, 4, (100, 1, 1))).shape == (4, 100, 1, 1)
 
 
+def save_dcgan_discriminator(framework, folder):
+    """A weights-only file of dcgan's D in `framework`'s format; its path."""
+    path = folder / ("d.ckpt" if framework == "ms_gan" else "d.pt")
+    _, d = (ms_gan if framework == "ms_gan" else torch_gan).models.build("dcgan")
+    if framework == "ms_gan":
+        ms.save_checkpoint(d, str(path))
+    else:
+        torch.save(d.state_dict(), path)
+    return path
+
+
 @pytest.mark.parametrize("framework", sorted(MAINS))
 def test_unusable_checkpoints_are_refused(framework, checkpoints, tmp_path, capsys):
     main = MAINS[framework]
     assert main(["generate", "--checkpoint", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "x.png")]) == 2
     assert "missing.pt" in capsys.readouterr().err
-    d_only = tmp_path / ("d.ckpt" if framework == "ms_gan" else "d.pt")
-    _, d = (ms_gan if framework == "ms_gan" else torch_gan).models.build("dcgan")
-    if framework == "ms_gan":
-        ms.save_checkpoint(d, str(d_only))
-    else:
-        torch.save(d.state_dict(), d_only)
+    d_only = save_dcgan_discriminator(framework, tmp_path)
     assert main(["generate", "--checkpoint", str(d_only), "--out", str(tmp_path / "x.png")]) == 2
     assert capsys.readouterr().err.startswith("error:")
     assert not (tmp_path / "x.png").exists()
@@ -151,12 +157,7 @@ def test_an_ambiguous_weights_only_file_asks_for_the_model(framework, kind, cnn_
 
 @pytest.mark.parametrize("framework", sorted(MAINS))
 def test_a_discriminator_given_to_generate_is_named(framework, checkpoints, tmp_path, capsys):
-    d_only = tmp_path / ("d.ckpt" if framework == "ms_gan" else "d.pt")
-    _, d = (ms_gan if framework == "ms_gan" else torch_gan).models.build("dcgan")
-    if framework == "ms_gan":
-        ms.save_checkpoint(d, str(d_only))
-    else:
-        torch.save(d.state_dict(), d_only)
+    d_only = save_dcgan_discriminator(framework, tmp_path)
     assert MAINS[framework](["generate", "--checkpoint", str(d_only), "--out", str(tmp_path / "x.png")]) == 2
     assert capsys.readouterr().err == f"error: {d_only} holds the discriminator of dcgan, not a generator\n"
 
