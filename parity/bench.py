@@ -1,9 +1,10 @@
 """`python -m parity bench`: both frameworks' throughput, side by side in one run.
 
-For each model asked for (`--model all`: every one, at its training batch), measures train steps (one D step and one G step: MindSpore's trainer in jit and PyNative
-mode, PyTorch's in eager mode and under torch.compile), generator inference, and the data
-pipelines (faces-like 96x96 JPEGs, made here, to 64x64 batches), all in images/s; then
-the wall time of `parity check` and `parity convert` on a dcgan checkpoint. Every group's
+For each model asked for (`--model all`: every one), at its training batch, measures train
+steps (one D step and one G step: MindSpore's trainer in jit and PyNative mode, PyTorch's
+in eager mode and under torch.compile), generator inference, and for 3-channel models the
+data pipelines (faces-like 96x96 JPEGs, made here, to 64x64 batches), all in images/s; then
+the wall time of `parity check` and `parity convert` on a checkpoint of the model. Every group's
 implementations are timed in turns (repeat 1 of each, then repeat 2 of each, ...), so a
 machine shared with other jobs slows them alike: compare the ratios of one run, not
 absolute figures across runs.
@@ -88,8 +89,8 @@ def entries(model, batch, group, rates):
     for name, values in rates.items():
         median = statistics.median(values)
         out.append({"model": model, "batch": batch, "group": group, "impl": name, "images_per_s": median,
-                    "min": min(values),
-                    "max": max(values), "repeats": len(values), "ratio_to_torch": median / reference})
+                    "min": min(values), "max": max(values), "repeats": len(values),
+                    "ratio_to_torch": median / reference})
     return out
 
 
