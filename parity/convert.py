@@ -599,7 +599,7 @@ def _load_native(path, model, twins):
             if not_loaded:
                 raise ConversionError(f"{path}: parameters left unloaded: {not_loaded}")
     else:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
+        raw = load_torch_file(path)
         for net in ck.networks:
             pairs[net][1].load_state_dict(raw[net] if ck.training else raw)
     return tuple(ck.networks)
