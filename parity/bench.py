@@ -38,10 +38,10 @@ from torch_gan.generate import generate as torch_generate
 from torch_gan.train import TrainStep as TorchTrainStep
 
 TORCH_REFERENCE = {"train": "torch eager", "generate": "torch", "data": "torch DataLoader"}
-# The batch each model trains at: the faces tutorial's for dcgan, the embedded digits' for
-# the others (parity/common/training.py DEFAULTS).
-TRAINING_BATCH = {name: (training.DEFAULTS["data"] if name == "dcgan" else training.DEFAULTS["embedded"])["batch_size"]
-                  for name in MODELS}
+# The batch each model trains at by default (parity/common/training.py DEFAULTS): the faces
+# tutorial's for the default model with --data (dcgan), the embedded digits' for the others.
+TRAINING_BATCH = {name: training.DEFAULTS["data" if name == training.DEFAULTS["data"]["model"] else "embedded"]
+                  ["batch_size"] for name in MODELS}
 
 
 def model_names(names):
