@@ -1,25 +1,18 @@
-"""Adversarial losses; the definition and its reasons are in parity/common/losses.py."""
+"""Adversarial losses in MindSpore ops: the three primitives parity/common/losses.py
+composes every model's losses from (the definition and its reasons are there).
+
+Twin: torch_gan/losses.py.
+"""
 import mindspore as ms
 from mindspore import ops
 
 from parity.common.configs import get_config
-from parity.common.losses import BCE_EPS, FAKE_LABEL, HIDDEN, REAL_LABEL, Losses, probability, sgan_probability
+from parity.common.losses import BCE_EPS, HIDDEN, losses_from
 
 
 def bce(probs, label):
     """Binary cross-entropy of probabilities against a constant label (1.0 or 0.0)."""
     return -ops.mean(label * ops.log(probs + BCE_EPS) + (1.0 - label) * ops.log(1.0 - probs + BCE_EPS))
-
-
-def discriminator_loss(d_real, d_fake):
-    """(loss on real, loss on fake, their mean): D's objective."""
-    real_loss = bce(d_real, REAL_LABEL)
-    fake_loss = bce(d_fake, FAKE_LABEL)
-    return real_loss, fake_loss, (real_loss + fake_loss) / 2
-
-
-def generator_loss(d_fake):
-    return bce(d_fake, REAL_LABEL)
 
 
 def cross_entropy(logits, labels):
@@ -37,46 +30,7 @@ def generated_class(logits):
     return ops.full((logits.shape[0],), logits.shape[1] - 1, dtype=ms.int32)
 
 
-def sgan_adversarial_loss(d_real, d_fake, labels=None):
-    """(real, fake, mean) of the adversarial head of an sgan D."""
-    return discriminator_loss(d_real[0], d_fake[0])
-
-
-def sgan_class_loss(d_real, d_fake, labels):
-    """(real, fake, mean) of the class head: real images their labels, fake ones the extra class."""
-    real_loss = cross_entropy(d_real[1], labels)
-    fake_loss = cross_entropy(d_fake[1], generated_class(d_fake[1]))
-    return real_loss, fake_loss, (real_loss + fake_loss) / 2
-
-
-def sgan_discriminator_loss(d_real, d_fake, labels):
-    """(loss on real, loss on fake, their mean), each the mean of the adversarial and class terms."""
-    real_adv, fake_adv, _ = sgan_adversarial_loss(d_real, d_fake)
-    real_cls, fake_cls, _ = sgan_class_loss(d_real, d_fake, labels)
-    real_loss = (real_adv + real_cls) / 2
-    fake_loss = (fake_adv + fake_cls) / 2
-    return real_loss, fake_loss, (real_loss + fake_loss) / 2
-
-
-def sgan_generator_loss(d_fake):
-    return bce(d_fake[0], REAL_LABEL)
-
-
-def sgan_classifier_loss(d_real, labels):
-    """The class head on real images alone: the loss of D trained as a plain classifier."""
-    return cross_entropy(d_real[1], labels)
-
-
-def bce_discriminator_loss(d_real, d_fake, labels=None):
-    return discriminator_loss(d_real, d_fake)
-
-
-LOSSES = {   # named functions, not lambdas: ms.jit compiles them
-    "bce": Losses(bce_discriminator_loss, generator_loss, {}, probability),
-    "sgan": Losses(sgan_discriminator_loss, sgan_generator_loss,
-                   {"adversarial": sgan_adversarial_loss, "class": sgan_class_loss}, sgan_probability,
-                   sgan_classifier_loss),
-}
+LOSSES = losses_from(bce, cross_entropy, generated_class)
 
 
 def for_model(name):

@@ -1,20 +1,21 @@
-"""`python -m ms_gan train`: the MindSpore faces tutorial's DCGAN training (seeds/001).
+"""`python -m ms_gan train`: the MindSpore faces tutorial's DCGAN training (docs/seeds.md#001).
 
 Twin: torch_gan/train.py. Each step: fake = G(z) once; a D step on D(real) and D(fake);
 then a G step on D(fake) through the *updated* D, back into G through the same forward.
-What a run writes, and the noise, are in parity/common/training.py.
+The run itself (epochs, resume, outputs, noise) is the shared loop of
+parity/common/loop.py; `Backend` is what it needs of MindSpore.
 """
 import mindspore as ms
 import numpy as np
 from mindspore import mint, nn
 
+import ms_gan.checkpoint
 import ms_gan.models
-from ms_gan.checkpoint import load_training_checkpoint, save_training_checkpoint, stored_config
 from ms_gan.data import create_dataset, create_labelled_dataset
 from ms_gan.device import use_device
 from ms_gan.generate import generate
 from ms_gan.losses import LOSSES
-from parity.common import training
+from parity.common import loop, training
 from parity.common.configs import get_config
 
 
@@ -64,30 +65,23 @@ class TrainStep:
 
     `real`: (N, C, H, W) float32 in [-1, 1], numpy or Tensor; `z`: numpy (N, *noise_shape);
     `labels`: int (N,) classes, HIDDEN where unseen, for a model with a class head (`loss`
-    "sgan": ms_gan.losses.LOSSES). mode "jit" compiles the step with ms.jit, "pynative" runs
-    it eagerly. `supervised`: D alone learns the classes of the labelled images, a plain
-    classifier (the baseline of semi-supervised training); it returns training.CLASSIFIER_STATS.
-    `optimizer(params, lr=, betas=)` builds each network's optimizer: mint.optim.Adam,
-    PyTorch's Adam (nn.Adam puts epsilon elsewhere and drifts: README, framework differences).
+    "sgan": ms_gan.losses.LOSSES). `supervised`: D alone learns the classes of the labelled
+    images, a plain classifier (the baseline of semi-supervised training); it returns
+    training.CLASSIFIER_STATS. `optimizer(params, lr=, betas=)` builds each network's
+    optimizer: mint.optim.Adam, PyTorch's Adam (nn.Adam puts epsilon elsewhere and drifts:
+    docs/framework_differences.md#adam-epsilon). `mode` "jit" compiles the step with
+    ms.jit, "pynative" runs it eagerly. The arguments are the PyTorch twin's, in its order.
 
     G's forward runs once, under mindspore.vjp, which keeps it for the G step: D's loss
     takes `fake` as a plain input (no gradient into G: PyTorch's fake.detach()); G's loss
     is differentiated w.r.t. `fake` only, through the updated D, and that gradient goes
     back into G's weights through the same forward. So G's BatchNorm statistics move
     once a step, as in PyTorch; the tutorial's way (run G(z) again for the G step) moves
-    them twice. Throughput, DCGAN 64x64, batch 64, one D + one G step, 2 shared cores
-    (other jobs running: ratios within a run, not absolute figures), img/s:
-                                      run 1   run 2
-        ms.jit, vjp (this)              5.3    12.1
-        ms.jit, G(z) recomputed         6.0    10.7
-        PyNative, vjp                   4.0    10.4
-        torch eager (the twin)          7.8    21.8
-    vjp and recomputing are within the machine's noise of each other, so the step that
-    does PyTorch's math is kept.
+    them twice, and measured no faster (docs/bench_cpu.md#history).
     """
 
-    def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, mode="jit", loss="bce", supervised=False,
-                 optimizer=mint.optim.Adam):
+    def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, loss="bce", supervised=False,
+                 optimizer=mint.optim.Adam, mode="jit"):
         if mode not in ("jit", "pynative"):
             raise ValueError(f"mode must be 'jit' or 'pynative', not {mode!r}")
         self.gan = GAN(generator, discriminator, lr, beta1, optimizer)
@@ -144,47 +138,35 @@ class TrainStep:
         return dict(zip(self.stats, (float(x.asnumpy()) for x in out)))
 
 
+class Backend:
+    """What the shared training loop (parity/common/loop.py) needs of MindSpore."""
+    framework = "mindspore"
+    suffix = ".ckpt"
+    checkpoint = ms_gan.checkpoint
+    generate = staticmethod(generate)
+
+    def __init__(self, args):
+        use_device(args.device)
+        self.mode = args.mode or "jit"
+        self.workers = args.workers
+
+    def train_step(self, config):
+        model = get_config(config["model"])
+        generator, discriminator = ms_gan.models.build(model.name, config["seed"], config.get("dropout", True))
+        return TrainStep(generator, discriminator, config["lr"], config["beta1"], model.loss,
+                         config.get("supervised", False), mode=self.mode)
+
+    def image_batches(self, data, config, epoch):
+        channels, image_size, _ = get_config(config["model"]).image_shape
+        dataset = create_dataset(data, image_size, channels, config["batch_size"], seed=config["seed"], epoch=epoch,
+                                 num_workers=self.workers)
+        return dataset.get_dataset_size(), ((real, None) for real, in dataset.create_tuple_iterator(num_epochs=1))
+
+    def labelled_batches(self, paths, shown, config, batch_size):
+        channels, image_size, _ = get_config(config["model"]).image_shape
+        dataset = create_labelled_dataset(paths, shown, image_size, channels, batch_size, self.workers)
+        return dataset.get_dataset_size(), dataset.create_tuple_iterator(num_epochs=1)
+
+
 def train(args):
-    use_device(args.device)
-    data = training.resolve_data(args.data)
-    run = training.Run(args.out, ".ckpt", args.log_every, args.resume, args.force)
-    config = training.run_config(args, "mindspore", data, training.train_model(args, run, stored_config))
-    model = get_config(config["model"])
-    channels, image_size, _ = model.image_shape
-
-    generator, discriminator = ms_gan.models.build(model.name, seed=args.seed)
-    step = TrainStep(generator, discriminator, args.lr, args.beta1, args.mode or "jit", model.loss,
-                     config.get("supervised", False))
-    start = run.resume(lambda path: load_training_checkpoint(path, step), config) if args.resume else 0
-    if run.finished(start, config["epochs"]):
-        return 0
-    fixed_noise = training.sample_noise(args.seed, training.SAMPLE_COUNT, model.noise_shape)
-
-    if model.num_classes:   # batches of (images, labels) in the plan's order
-        paths, plan = training.labelled_plan(data, config)
-
-        def dataset(epoch):
-            indices, shown = plan.epoch(epoch)
-            return create_labelled_dataset([paths[i] for i in indices], shown, image_size, channels,
-                                           plan.step_size, args.workers)
-    else:
-        def dataset(epoch):
-            return create_dataset(data, image_size, channels, config["batch_size"], seed=args.seed, epoch=epoch,
-                                  num_workers=args.workers)
-
-    run.start(start, config["epochs"], dataset(start).get_dataset_size())
-    try:
-        for epoch in range(start, config["epochs"]):
-            for i, (real, *labels) in enumerate(dataset(epoch).create_tuple_iterator(num_epochs=1)):
-                z = training.step_noise(args.seed, epoch, i, real.shape[0], model.noise_shape)
-                run.log_step(epoch, i, step(real, z, *labels))
-            if config.get("supervised"):
-                run.save_metrics()      # G does not train
-            else:
-                run.save_samples(epoch + 1, generate(generator, fixed_noise))
-            save_training_checkpoint(run.checkpoint_path(epoch + 1), step, epoch + 1, config)
-            run.save_plots(epoch + 1)
-    finally:
-        run.close()
-    print(f"done: {training.plural(config['epochs'], 'epoch')}; outputs in {run.out}")
-    return 0
+    return loop.train(args, Backend(args))

@@ -106,7 +106,8 @@ MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return run_command(importlib.import_module(MODULES[args.command]).main, args)
+    module = "parity.layers" if args.command == "check" and args.layers else MODULES[args.command]
+    return run_command(importlib.import_module(module).main, args)
 
 
 if __name__ == "__main__":

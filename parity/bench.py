@@ -28,11 +28,12 @@ from ms_gan.data import create_dataset
 from ms_gan.device import use_device as use_ms_device
 from ms_gan.generate import generate as ms_generate
 from ms_gan.train import TrainStep as MsTrainStep
-from parity.check import TORCH_DEVICE_FOR, run_check
+from parity.check import run_check
 from parity.common import training
 from parity.common.configs import MODELS, get_config
 from parity.common.files import write_text_atomic
 from parity.convert import convert
+from parity.twins import TORCH_DEVICE_FOR
 from torch_gan.data import create_loader
 from torch_gan.generate import generate as torch_generate
 from torch_gan.train import TrainStep as TorchTrainStep
@@ -102,11 +103,11 @@ def train_runs(model, batch, steps, torch_device, compile_torch, notes):
     labels = rng.integers(0, config.num_classes, batch) if config.num_classes else None
     steppers = {f"mindspore {mode}": MsTrainStep(*ms_gan.models.build(model, seed=0), mode=mode, loss=config.loss)
                 for mode in ("jit", "pynative")}
-    steppers["torch eager"] = TorchTrainStep(*torch_gan.models.build(model, seed=0), device=torch_device,
+    steppers["torch eager"] = TorchTrainStep(*(net.to(torch_device) for net in torch_gan.models.build(model, seed=0)),
                                              loss=config.loss)
     if compile_torch:
-        g, d = torch_gan.models.build(model, seed=0)
-        compiled = TorchTrainStep(torch.compile(g), torch.compile(d), device=torch_device, loss=config.loss)
+        g, d = (torch.compile(net.to(torch_device)) for net in torch_gan.models.build(model, seed=0))
+        compiled = TorchTrainStep(g, d, loss=config.loss)
         try:
             compiled(real, z, labels)  # compiles; a failure (no C++ compiler, ...) leaves it out
             steppers["torch compile"] = compiled

@@ -6,9 +6,8 @@ and fake (and, for models whose D loss has parts, such as sgan's adversarial and
 terms, each part) and G's loss; the gradient of every trainable parameter of both
 networks under each of those losses.
 
-Dropout cannot share a random stream across frameworks (PORTING_NOTES.md): in the check's
-parity mode the twins' dropout layers stay in eval mode (off) while the rest, BatchNorm
-included, runs in train mode; the check then says so in its notes.
+The pair under test, its inputs, tolerances and kink rule are parity/twins.py's; in
+the check's parity mode the twins' dropout is off, and the check says so in its notes.
 """
 import copy
 
@@ -17,80 +16,12 @@ import numpy as np
 import torch
 
 import ms_gan.losses
-import ms_gan.models
 import torch_gan.losses
-import torch_gan.models
-from ms_gan.device import use_device as use_ms_device
-from ms_gan.init import layer_inventory, load_arrays as ms_load, state_arrays as ms_state
-from parity.common.configs import get_config
-from parity.common.init_spec import draw_running_stats
+from ms_gan.init import state_arrays as ms_state
 from parity.report import Check, compare
-from torch_gan.init import load_arrays as torch_load, state_arrays as torch_state
-
-OUTPUT_TOL = 1e-5   # absolute, float32 outputs and losses
-GRAD_TOL = 1e-4     # relative to the largest gradient of that parameter
-
-# MindSpore device -> where the PyTorch twin runs (no torch_npu here: Ascend pairs with CPU).
-TORCH_DEVICE_FOR = {"CPU": "cpu", "GPU": "cuda", "Ascend": "cpu"}
-
-
-MS_DROPOUTS = (ms.nn.Dropout, ms.nn.Dropout1d, ms.nn.Dropout2d, ms.nn.Dropout3d)
-TORCH_DROPOUTS = (torch.nn.modules.dropout._DropoutNd,)
-
-
-def _layers(net, types):
-    named = net.cells_and_names() if isinstance(net, ms.nn.Cell) else net.named_modules()
-    return [(name, layer) for name, layer in named if isinstance(layer, types)]
-
-
-class Twins:
-    """One model's generator and discriminator in both frameworks, with equal weights.
-
-    With `dropout_off` (the parity mode), `set_train(True)` leaves dropout layers in eval
-    mode: their masks come from each framework's own RNG and can never match."""
-
-    def __init__(self, model, seed, device="CPU", dropout_off=True):
-        self.config = get_config(model)
-        self.dropout_off = dropout_off
-        self.ms_device = use_ms_device(device)
-        self.torch_device = torch.device(TORCH_DEVICE_FOR[self.ms_device])
-        self.ms_g, self.ms_d = ms_gan.models.build(model, seed=seed)
-        torch_g, torch_d = torch_gan.models.build(model, seed=seed)
-        self.torch_g, self.torch_d = torch_g.to(self.torch_device), torch_d.to(self.torch_device)
-
-    def randomize_running_stats(self, seed):
-        for offset, (ms_net, torch_net) in enumerate(self.pairs().values()):
-            stats = draw_running_stats(layer_inventory(ms_net), seed + offset)
-            ms_load(ms_net, stats)
-            torch_load(torch_net, stats)
-
-    def pairs(self):
-        return {"G": (self.ms_g, self.torch_g), "D": (self.ms_d, self.torch_d)}
-
-    def set_train(self, mode):
-        for ms_net, torch_net in self.pairs().values():
-            ms_net.set_train(mode)
-            torch_net.train(mode)
-            if self.dropout_off:
-                for _, cell in _layers(ms_net, MS_DROPOUTS):
-                    cell.set_train(False)
-                for _, module in _layers(torch_net, TORCH_DROPOUTS):
-                    module.eval()
-
-    def dropout_layers(self):
-        """["G name", "D name", ...] of the dropout layers (MindSpore's names)."""
-        return [f"{net} {name}" for net, (ms_net, _) in self.pairs().items()
-                for name, _ in _layers(ms_net, MS_DROPOUTS)]
-
-    def ms_tensor(self, array):
-        return ms.Tensor(array)
-
-    def torch_tensor(self, array):
-        return torch.from_numpy(array).to(self.torch_device)
-
-
-def _np(tensor):
-    return tensor.asnumpy() if isinstance(tensor, ms.Tensor) else tensor.detach().cpu().numpy()
+from parity.twins import (GRAD_TOL, MS_KINKS, OUTPUT_TOL, TORCH_KINKS, Twins, draw_labels, kink_crossings, redrawn,
+                          to_numpy as _np)
+from torch_gan.init import state_arrays as torch_state
 
 
 def _d_objectives(losses):
@@ -147,21 +78,6 @@ def _trainable_names(ms_net):
 def run_check(model="dcgan", device="CPU", batch=8, seed=0, notes=None):
     """Run every comparison on twins made from `seed`; returns a list of parity.report.Check."""
     return check_twins(Twins(model, seed, device), batch, seed, notes)
-
-
-def draw_inputs(config, batch, seed):
-    """Noise for G and real-like images in [-1, 1] for D, from `seed`."""
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((batch, *config.noise_shape), dtype=np.float32)
-    real = rng.uniform(-1.0, 1.0, (batch, *config.image_shape)).astype(np.float32)
-    return z, real
-
-
-def draw_labels(config, batch, seed):
-    """Class labels of the real images for models with a class head (sgan), else None."""
-    if not config.num_classes:
-        return None
-    return np.random.default_rng(seed).integers(0, config.num_classes, batch).astype(np.int32)
 
 
 # Names of a network's outputs when it returns several (sgan's D: probability, class logits).
@@ -221,17 +137,8 @@ def _against_float64(check, out_ms, torch_net, x, head):
     return compare(check.name, out_ms, out_exact, OUTPUT_TOL)
 
 
-# Activations with a kink at 0. Where float32 rounding puts an input of one of these on
-# opposite sides of 0 in the two frameworks, the gradients legitimately part (slope 1
-# against 0.2 for one element): measured on dcgan, one such element moves G's gradients
-# by 0.5-2% relative. The check then redraws its inputs rather than compare there.
-MS_KINKS = (ms.nn.ReLU, ms.nn.LeakyReLU)
-TORCH_KINKS = (torch.nn.ReLU, torch.nn.LeakyReLU)
-MAX_INPUT_DRAWS = 10
-
-
 def _kink_inputs(nets, kink_types, calls):
-    """Inputs of every kinked activation, in call order, while running `calls`."""
+    """[(layer, input)] of every kinked activation, in call order, while running `calls`."""
     seen = []
     handles = []
     for net_name, net in nets.items():
@@ -249,9 +156,10 @@ def _kink_inputs(nets, kink_types, calls):
     return seen
 
 
-def kink_crossings(twins, z, real, fake):
-    """{layer: (count, largest |input|)} where the frameworks put a ReLU/LeakyReLU input
-    on opposite sides of 0, over every forward the loss and gradient checks make."""
+def forward_crossings(twins, z, real, fake):
+    """parity.twins.kink_crossings over every forward the loss and gradient checks make:
+    D on real and on the fakes, and D(G(z)). Twins whose kinked activations differ (one
+    that the other lacks, or a hook that did not fire) are a RuntimeError, not a pass."""
     ms_g, ms_d = twins.ms_g, twins.ms_d
     torch_g, torch_d = twins.torch_g, twins.torch_d
     ms_seen = _kink_inputs({"G": ms_g, "D": ms_d}, MS_KINKS, lambda: [
@@ -264,12 +172,10 @@ def kink_crossings(twins, z, real, fake):
         raise RuntimeError(f"the twins ran different kinked activations: MindSpore {[n for n, _ in ms_seen]}, "
                            f"PyTorch {[n for n, _ in torch_seen]}")
     crossings = {}
-    for (layer, a), (_, b) in zip(ms_seen, torch_seen):
-        crossed = (a > 0) != (b > 0)
-        if crossed.any():
-            count, size = crossings.get(layer, (0, 0.0))
-            size = max(size, float(np.abs(a[crossed]).max()), float(np.abs(b[crossed]).max()))
-            crossings[layer] = (count + int(crossed.sum()), size)
+    for i, ((layer, a), (_, b)) in enumerate(zip(ms_seen, torch_seen)):   # a layer runs in several forwards
+        for name, (count, size) in kink_crossings({i: a}, {i: b}).items():
+            total, largest = crossings.get(layer, (0, 0.0))
+            crossings[layer] = (total + count, max(largest, size))
     return crossings
 
 
@@ -316,21 +222,17 @@ def check_twins(twins, batch=8, seed=0, notes=None):
         notes.append("dropout (" + ", ".join(twins.dropout_layers()) + ") is off in the train-mode "
                      "comparisons, BatchNorm in train mode: the frameworks' dropout masks come from "
                      "different RNGs and cannot match")
-    for draw in range(MAX_INPUT_DRAWS):
-        twins.randomize_running_stats(seed + 2)
-        z, real = draw_inputs(twins.config, batch, [seed + 4, draw])
+
+    def attempt(z, real):
         draw_notes = []
         checks, fake = forward_checks(twins, z, real, draw_notes)  # both D twins judge the same fakes
-        crossings = kink_crossings(twins, z, real, fake)
-        if not crossings:
-            notes.extend(draw_notes)
-            break
-        notes.append(f"input draw {draw}: " + "; ".join(
-            f"{n} input(s) of {layer} on opposite sides of 0, within {size:.1e} of it"
-            for layer, (n, size) in crossings.items())
-            + (": float32 rounding at a kink, inputs redrawn" if draw + 1 < MAX_INPUT_DRAWS else ""))
-    else:
-        notes.extend(draw_notes)
+        crossings = forward_crossings(twins, z, real, fake)
+        reason = "; ".join(f"{n} input(s) of {layer} on opposite sides of 0, within {size:.1e} of it"
+                           for layer, (n, size) in crossings.items())
+        return (checks, fake, draw_notes), reason or None
+
+    (checks, fake, draw_notes), z, real, draw = redrawn(twins, batch, seed, attempt, notes)
+    notes.extend(draw_notes)
 
     labels = draw_labels(twins.config, batch, [seed + 5, draw])
     ms_losses, ms_grads = _ms_losses_and_grads(twins, real, fake, z, labels)
@@ -361,9 +263,6 @@ def main(args):
     from parity.common.files import write_text_atomic
     from parity.report import format_markdown, format_table, write_json
 
-    if getattr(args, "layers", False):
-        from parity.layers import main as layers_main
-        return layers_main(args)
     notes = []
     checks = run_check(args.model, args.device, args.batch, args.seed, notes)
     print(f"parity check: {args.model}, MindSpore {ms.__version__} on {args.device}, "

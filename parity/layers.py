@@ -22,9 +22,9 @@ import torch
 from ms_gan.models.layers import Kernel
 from parity.common.names import torch_to_ms_names
 from parity.report import Check, compare
+from parity.twins import GRAD_TOL, MS_KINKS, OUTPUT_TOL, TORCH_KINKS, Twins, kink_crossings, redrawn, to_numpy
 
-# Activations with a kink at 0 (check.py explains why rounding there is not a port error).
-KINKS = (ms.nn.ReLU, ms.nn.LeakyReLU, torch.nn.ReLU, torch.nn.LeakyReLU)
+KINKS = MS_KINKS + TORCH_KINKS   # parity/twins.py: why rounding there is not a port error
 
 
 @dataclass
@@ -36,13 +36,6 @@ class Trace:
     outputs: dict = field(default_factory=dict)    # name -> first output
     states: dict = field(default_factory=dict)     # name -> {MindSpore stat name: array} after the forward
     grads: dict = field(default_factory=dict)      # name -> gradient w.r.t. its first input
-
-
-def _np(x):
-    x = x[0] if isinstance(x, (tuple, list)) else x
-    if x is None:
-        return None
-    return x.asnumpy() if isinstance(x, ms.Tensor) else x.detach().cpu().numpy()
 
 
 def leaves(net):
@@ -60,7 +53,7 @@ def _state(layer):
         return {n.rpartition(".")[2]: p.asnumpy().copy()
                 for n, p in layer.parameters_and_names(expand=False) if not p.requires_grad}
     buffers = dict(layer.named_buffers(recurse=False))
-    return {ms_name.lstrip("."): _np(buffers[n]).copy()   # names of one layer: ".moving_mean"
+    return {ms_name.lstrip("."): to_numpy(buffers[n]).copy()   # names of one layer: ".moving_mean"
             for n, ms_name in torch_to_ms_names(buffers).items() if ms_name}
 
 
@@ -86,14 +79,14 @@ def trace(net, inputs):
                 return
             record.order.append(name)
             record.kinds[name] = type(layer).__name__
-            record.outputs[name] = _np(out)
+            record.outputs[name] = to_numpy(out)
             if isinstance(layer, KINKS):
-                record.inputs[name] = _np(args)
+                record.inputs[name] = to_numpy(args)
         return hook
 
     def backward_hook(name):
         def hook(_layer, grad_input, _grad_output):
-            record.grads.setdefault(name, _np(grad_input))
+            record.grads.setdefault(name, to_numpy(grad_input))
         return hook
 
     named = leaves(net)
@@ -142,23 +135,11 @@ def compare_traces(ms_trace, torch_trace, atol, rtol, prefix=""):
     return forward + backward[::-1]
 
 
-def kink_crossings(ms_trace, torch_trace):
-    """{layer: count} of ReLU/LeakyReLU inputs on opposite sides of 0 in the two frameworks."""
-    counts = {}
-    for name, a in ms_trace.inputs.items():
-        b = torch_trace.inputs.get(name)
-        if b is not None and a.shape == b.shape:
-            crossed = int(((a > 0) != (b > 0)).sum())
-            if crossed:
-                counts[name] = crossed
-    return counts
-
-
 def compare_layers(ms_net, torch_net, inputs, atol, rtol, prefix=""):
     """(checks, kink crossings) of every layer of two twin networks on the same inputs."""
     inputs = tuple(np.asarray(x) for x in (inputs if isinstance(inputs, (tuple, list)) else (inputs,)))
     ms_trace, torch_trace = trace(ms_net, inputs), trace(torch_net, inputs)
-    return compare_traces(ms_trace, torch_trace, atol, rtol, prefix), kink_crossings(ms_trace, torch_trace)
+    return compare_traces(ms_trace, torch_trace, atol, rtol, prefix), kink_crossings(ms_trace.inputs, torch_trace.inputs)
 
 
 def first_diverging(checks):
@@ -178,31 +159,28 @@ def check_twins_layers(twins, batch=8, seed=0, atol=None, rtol=None, notes=None)
     train mode (dropout off), BatchNorm statistics made non-trivial. Inputs are redrawn
     while every forward agrees but float32 rounding puts a kinked activation's input on
     opposite sides of 0 (then only that element's gradient parts); `notes` says so."""
-    from parity.check import GRAD_TOL, MAX_INPUT_DRAWS, OUTPUT_TOL, draw_inputs
     atol = OUTPUT_TOL if atol is None else atol
     rtol = GRAD_TOL if rtol is None else rtol
     notes = [] if notes is None else notes
-    for draw in range(MAX_INPUT_DRAWS):
-        twins.randomize_running_stats(seed + 2)
+
+    def attempt(z, real):
         twins.set_train(True)
-        z, real = draw_inputs(twins.config, batch, [seed + 4, draw])
         checks, crossings = [], {}
         for net, x in (("G", z), ("D", real)):
             ms_net, torch_net = twins.pairs()[net]
             rows, crossed = compare_layers(ms_net, torch_net, x, atol, rtol, prefix=f"{net} ")
             checks += rows
-            crossings.update({f"{net} {name}": n for name, n in crossed.items()})
+            crossings.update({f"{net} {name}": count for name, (count, _) in crossed.items()})
         forward_ok = all(c.passed for c in checks if not c.name.endswith("backward"))
         if not crossings or not forward_ok:
-            break
-        notes.append(f"input draw {draw}: " + ", ".join(f"{n} input(s) of {layer}" for layer, n in crossings.items())
-                     + " on opposite sides of 0 with every forward within tolerance: float32 rounding at a kink"
-                     + (", inputs redrawn" if draw + 1 < MAX_INPUT_DRAWS else ""))
-    return checks
+            return checks, None
+        return checks, (", ".join(f"{n} input(s) of {layer}" for layer, n in crossings.items())
+                        + " on opposite sides of 0 with every forward within tolerance")
+
+    return redrawn(twins, batch, seed, attempt, notes)[0]
 
 
 def main(args):
-    from parity.check import Twins
     from parity.common.files import write_text_atomic
     from parity.report import format_markdown, format_table, write_json
 

@@ -103,7 +103,7 @@ def assert_parity(ms_model, torch_model, inputs, atol=1e-5, rtol=1e-4, train=Fal
         message = [f"MindSpore and PyTorch differ (atol {atol:g}, rtol {rtol:g}):",
                    format_table([c for c in checks if not c.passed]), describe(first_diverging(layer_checks))]
         if crossings:
-            message.append("note: inputs of " + ", ".join(f"{name} ({n})" for name, n in crossings.items())
+            message.append("note: inputs of " + ", ".join(f"{name} ({n})" for name, (n, _) in crossings.items())
                            + " lie on opposite sides of 0 (a kink): float32 rounding there moves gradients; "
                              "try other inputs")
         raise AssertionError("\n".join(message))

@@ -23,11 +23,11 @@ import torch
 import ms_gan.train
 import torch_gan.train
 from ms_gan.init import state_arrays as ms_state
-from parity.check import Twins
 from parity.common import training
 from parity.common.configs import get_config
 from parity.common.datasets import embedded_digits, epoch_order, labelled_images, load_image
 from parity.common.files import write_text_atomic
+from parity.twins import Twins
 from torch_gan.init import state_arrays as torch_state
 
 TOLERANCES = (1e-4, 1e-2)    # relative difference of the losses
@@ -78,13 +78,12 @@ class Side:
 def _sides(model, seed, device, mode, lr, beta1, variants):
     """{"PyTorch": reference Side, variant: Side}, all from the same weights."""
     def ms_side(twins, optimizer):
-        step = ms_gan.train.TrainStep(twins.ms_g, twins.ms_d, lr, beta1, mode, twins.config.loss,
-                                      optimizer=optimizer)
+        step = ms_gan.train.TrainStep(twins.ms_g, twins.ms_d, lr, beta1, twins.config.loss,
+                                      optimizer=optimizer, mode=mode)
         return Side(step, (twins.ms_g, twins.ms_d))
 
     def torch_side(twins):
-        return Side(torch_gan.train.TrainStep(twins.torch_g, twins.torch_d, lr, beta1, twins.torch_device,
-                                              twins.config.loss),
+        return Side(torch_gan.train.TrainStep(twins.torch_g, twins.torch_d, lr, beta1, twins.config.loss),
                     (twins.torch_g, twins.torch_d))
 
     reference = Twins(model, seed, device)
@@ -102,8 +101,6 @@ def _sides(model, seed, device, mode, lr, beta1, variants):
                 for p in other.torch_d.parameters():
                     p.copy_(torch.nextafter(p, torch.full_like(p, np.inf)))
             sides[TORCH_ULP] = torch_side(other)
-        other.set_train(True)
-    reference.set_train(True)      # after TrainStep's own set_train: dropout off
     return sides
 
 

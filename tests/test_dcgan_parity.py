@@ -10,8 +10,9 @@ import torch
 
 import ms_gan.losses
 import torch_gan.losses
-from parity.check import Twins, check_twins, draw_inputs, forward_checks, kink_crossings, run_check
+from parity.check import check_twins, forward_checks, forward_crossings, run_check
 from parity.common.configs import DCGAN
+from parity.twins import Twins, draw_inputs
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def test_inputs_straddling_a_kink_are_redrawn(checked):
     twins.randomize_running_stats(3 + 2)
     z, real = draw_inputs(twins.config, 4, [3 + 4, 0])
     _, fake = forward_checks(twins, z, real)
-    crossings = kink_crossings(twins, z, real, fake)
+    crossings = forward_crossings(twins, z, real, fake)
     assert list(crossings) == ["D main.1"] and crossings["D main.1"][0] == 1
     assert crossings["D main.1"][1] < 1e-6
 

@@ -6,9 +6,9 @@ import sys
 import mindspore as ms
 import torch
 
-from parity.check import Twins, draw_inputs
 from parity.common.configs import BATCHNORM_EPS
 from parity.layers import check_twins_layers, compare_layers, first_diverging
+from parity.twins import Twins, draw_inputs
 
 ATOL, RTOL = 1e-5, 1e-4
 

@@ -15,12 +15,12 @@ import torch_gan.init
 import torch_gan.losses
 import torch_gan.models
 from ms_gan.models.layers import Tanh as MsTanh
-from parity.check import (Twins, biases_before_batchnorm, check_twins, draw_inputs, forward_checks,
-                          kink_crossings, run_check)
-from parity.common.configs import get_config
+from parity.check import biases_before_batchnorm, check_twins, forward_checks, forward_crossings, run_check
+from parity.common.configs import MODELS as CONFIGS, get_config
 from parity.common.init_spec import FanInUniform, Normal, TORCH_DEFAULT_INIT
+from parity.twins import Twins, draw_inputs
 
-MODELS = ("gan", "gan_bn", "cnn_gan", "dcgan_mnist", "sgan")
+MODELS = tuple(sorted(set(CONFIGS) - {"dcgan"}))     # every model; dcgan: tests/test_dcgan_parity.py
 CHECK_BATCH, CHECK_SEED = 4, 1
 
 
@@ -131,7 +131,8 @@ def test_configs_record_the_seed_fixes():
     assert sgan.noise == "normal" and sgan.loss == "sgan" and sgan.num_classes == 10
     assert any("Softmax" in fix for fix in sgan.fixes) and any("torch.rand" in fix for fix in sgan.fixes)
     assert any("Dropout2d" in fix for fix in get_config("dcgan_mnist").fixes)
-    assert {get_config(n).image_shape for n in MODELS} == {(1, 28, 28), (1, 32, 32)}
+    assert {get_config(n).image_shape for n in ("gan", "gan_bn", "cnn_gan", "dcgan_mnist", "sgan")} == {
+        (1, 28, 28), (1, 32, 32)}
 
 
 # --- negative controls -------------------------------------------------------------
@@ -263,7 +264,7 @@ def test_kink_redraw_sees_module_activations_of_the_new_models():
         twins.torch_g.conv_blocks[7].bias[3] += 0.05
     z, real = draw_inputs(twins.config, 8, [4, 0])
     _, fake = forward_checks(twins, z, real)
-    crossings = kink_crossings(twins, z, real, fake)
+    crossings = forward_crossings(twins, z, real, fake)
     assert "G conv_blocks.8" in crossings and crossings["G conv_blocks.8"][0] >= 1
     assert crossings["G conv_blocks.8"][1] <= 0.05 + 1e-4     # the largest crossing input: within the nudge
     assert "G conv_blocks.4" not in crossings or crossings["G conv_blocks.4"][1] < 1e-5   # before it: rounding only

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 import ms_gan.losses
-import ms_gan.models
 import torch_gan.losses
 import torch_gan.models
 from parity.__main__ import main as parity_main
@@ -18,8 +17,7 @@ from parity.common.datasets import (EMBEDDED_TEST_PER_CLASS, LabelledPlan, choos
                                     embedded_digits_split, epoch_order, image_labels, labelled_images)
 from parity.common.evaluation import predicted_classes
 from parity.common.losses import HIDDEN
-from test_train import FRAMEWORKS
-from test_train_models import _dropout_off, _metrics
+from conftest import FRAMEWORKS, load_checkpoint_arrays, metrics
 
 CLASSES, PER_CLASS, BATCH, LABELS = (0, 1, 2), 4, 4, 6     # 12 real digits, 6 labelled
 
@@ -148,19 +146,16 @@ def runs(digits, tmp_path_factory):
     """root/<framework>_<kind>: one epoch of sgan with 6 of 12 labels, and D alone on them;
     dropout off, so that the two frameworks' runs can be compared."""
     root = tmp_path_factory.mktemp("sgan")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ms_gan.models, "build", _dropout_off(ms_gan.models.build, "ms_gan"))
-        patch.setattr(torch_gan.models, "build", _dropout_off(torch_gan.models.build, "torch_gan"))
-        for framework in FRAMEWORKS:
-            assert _train(framework, digits, root / f"{framework}_sgan") == 0
-            assert _train(framework, digits, root / f"{framework}_supervised", "--supervised") == 0
+    for framework in FRAMEWORKS:
+        assert _train(framework, digits, root / f"{framework}_sgan", "--no-dropout") == 0
+        assert _train(framework, digits, root / f"{framework}_supervised", "--supervised", "--no-dropout") == 0
     return root
 
 
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
 def test_semi_supervised_run(runs, framework):
     out = runs / f"{framework}_sgan"
-    records = _metrics(out)
+    records = metrics(out)
     assert [r["step"] for r in records] == [1, 2, 3]            # 12 images // batch 4
     assert all(np.isfinite(r["loss_d"]) and np.isfinite(r["loss_g"]) for r in records)
     assert (out / "samples" / "epoch_001.png").is_file() and (out / "progress.gif").is_file()
@@ -171,7 +166,7 @@ def test_semi_supervised_run(runs, framework):
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
 def test_supervised_run_trains_d_alone(runs, framework):
     out = runs / f"{framework}_supervised"
-    records = _metrics(out)
+    records = metrics(out)
     assert [sorted(r) for r in records] == [["epoch", "iteration", "loss_class", "step"]] * 3
     assert records[0]["loss_class"] == pytest.approx(np.log(11), abs=0.05)   # untrained: ~uniform over 11
     assert not (out / "samples").exists() and (out / "losses.png").is_file()
@@ -179,7 +174,7 @@ def test_supervised_run_trains_d_alone(runs, framework):
 
 @pytest.mark.parametrize("kind", ["sgan", "supervised"])
 def test_first_steps_agree_across_frameworks(runs, kind):
-    ms_records, torch_records = (_metrics(runs / f"{f}_{kind}") for f in sorted(FRAMEWORKS))
+    ms_records, torch_records = (metrics(runs / f"{f}_{kind}") for f in sorted(FRAMEWORKS))
     for key in [k for k in ms_records[0] if k.startswith("loss")]:
         for step in range(2):
             rel = abs(ms_records[step][key] - torch_records[step][key]) / abs(torch_records[step][key])
@@ -264,17 +259,14 @@ def test_a_resumed_semi_supervised_run_sees_what_an_uninterrupted_one_does(digit
     """The labelled stream runs on across epochs and resumes where it was: 1 epoch then
     --resume to 2 ends with the weights of 2 straight epochs (dropout off: PyTorch's and
     MindSpore's dropout RNGs are not part of a checkpoint)."""
-    from test_train import load
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ms_gan.models, "build", _dropout_off(ms_gan.models.build, "ms_gan"))
-        patch.setattr(torch_gan.models, "build", _dropout_off(torch_gan.models.build, "torch_gan"))
-        assert _train(framework, digits, tmp_path / "straight", "--epochs", "2") == 0
-        assert _train(framework, digits, tmp_path / "resumed", "--epochs", "1") == 0
-        assert _train(framework, digits, tmp_path / "resumed", "--epochs", "2", "--resume") == 0
-        assert _train(framework, digits, tmp_path / "resumed", "--epochs", "3", "--resume", "--labels", "3") == 2
+    assert _train(framework, digits, tmp_path / "straight", "--epochs", "2", "--no-dropout") == 0
+    assert _train(framework, digits, tmp_path / "resumed", "--epochs", "1", "--no-dropout") == 0
+    assert _train(framework, digits, tmp_path / "resumed", "--epochs", "2", "--resume", "--no-dropout") == 0
+    assert _train(framework, digits, tmp_path / "resumed", "--epochs", "3", "--resume", "--labels", "3",
+                  "--no-dropout") == 2
     assert "--labels 6 -> 3" in capsys.readouterr().err
     name = f"checkpoints/epoch_002{FRAMEWORKS[framework][1]}"
-    straight, resumed = load(framework, tmp_path / "straight" / name), load(framework, tmp_path / "resumed" / name)
+    straight, resumed = load_checkpoint_arrays(framework, tmp_path / "straight" / name), load_checkpoint_arrays(framework, tmp_path / "resumed" / name)
     assert sorted(straight) == sorted(resumed)
     for key in straight:
         np.testing.assert_array_equal(resumed[key], straight[key], err_msg=key)

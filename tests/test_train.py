@@ -11,12 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import ms_gan.__main__
-import torch_gan.__main__
+from conftest import FRAMEWORKS, IMAGES, load_checkpoint_arrays as load
 from parity.common import training
 
-FRAMEWORKS = {"ms_gan": (ms_gan.__main__.main, ".ckpt"), "torch_gan": (torch_gan.__main__.main, ".pt")}
-IMAGES, BATCH = 8, 2
+BATCH = 2
 STEPS = IMAGES // BATCH
 
 
@@ -46,22 +44,6 @@ def runs(request, folder, tmp_path_factory):
     shutil.copytree(root / "interrupted", root / "after_one_epoch")
     assert train(framework, folder, root / "interrupted", "--epochs", "2", "--resume") == 0
     return framework, root
-
-
-def load(framework, path):
-    """{name: numpy array} of every tensor of a training checkpoint."""
-    if framework == "ms_gan":
-        import mindspore as ms
-        return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items() if not isinstance(v, str)}
-    import torch
-    state = torch.load(path, weights_only=True)
-    flat = {}
-    for key in ("generator", "discriminator"):
-        flat.update({f"{key}.{n}": t.numpy() for n, t in state[key].items()})
-    for key in ("optimizer_g", "optimizer_d"):
-        for index, slot in state[key]["state"].items():
-            flat.update({f"{key}.{index}.{n}": t.numpy() for n, t in slot.items()})
-    return flat
 
 
 def test_one_epoch_leaves_every_output(runs):
@@ -150,7 +132,7 @@ def test_nan_loss_stops_and_keeps_the_last_checkpoint(runs, folder, tmp_path, mo
     module = sys.modules[f"{framework}.train"]
     calls = []
 
-    def nan_on_second_step(self, real, z):   # a stand-in step: no compiling, no computing
+    def nan_on_second_step(self, real, z, labels=None):   # a stand-in step: no compiling, no computing
         calls.append(1)
         return {**dict.fromkeys(training.STATS, 0.5), **({"loss_g": float("nan")} if len(calls) == 2 else {})}
 

@@ -5,19 +5,14 @@ label here; its semi-supervised and supervised runs and `evaluate` are in tests/
 
 MindSpore runs in PyNative: compiling the step with ms.jit takes longer than these two
 steps take to run, and tests/test_train.py already covers jit against PyNative."""
-import json
-
 import numpy as np
 import pytest
 from PIL import Image
 
-import ms_gan.models
-import torch_gan.models
-from parity.check import MS_DROPOUTS, TORCH_DROPOUTS, _layers
+from conftest import FRAMEWORKS, IMAGES, metrics
 from parity.common import training
 from parity.common.configs import MODELS, get_config
 from parity.convert import read_checkpoint
-from test_train import FRAMEWORKS, IMAGES   # the trainers' command lines, 8 images
 
 MODEL_NAMES = sorted(set(MODELS) - {"dcgan"})
 BATCH = 4
@@ -41,21 +36,6 @@ def folders(tmp_path_factory):
     return result
 
 
-def _dropout_off(build, framework):
-    """`build` with every dropout layer at p = 0: the frameworks draw their dropout masks
-    from different RNGs, so only then can the two runs' losses be compared."""
-    def built(name, seed=None):
-        nets = build(name, seed)
-        for net in nets:
-            for _, layer in _layers(net, MS_DROPOUTS if framework == "ms_gan" else TORCH_DROPOUTS):
-                if framework == "ms_gan":
-                    layer.keep_prob = 1.0   # nn.Dropout2d.construct returns its input then
-                else:
-                    layer.p = 0.0
-        return nets
-    return built
-
-
 @pytest.fixture(scope="module", params=MODEL_NAMES)
 def runs(request, folders, tmp_path_factory):
     """(model, root): one epoch of the model in root/ms_gan and root/torch_gan, batch 4,
@@ -63,18 +43,11 @@ def runs(request, folders, tmp_path_factory):
     model = request.param
     size = get_config(model).image_shape[1]
     root = tmp_path_factory.mktemp(model)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ms_gan.models, "build", _dropout_off(ms_gan.models.build, "ms_gan"))
-        patch.setattr(torch_gan.models, "build", _dropout_off(torch_gan.models.build, "torch_gan"))
-        for framework, (main, _) in FRAMEWORKS.items():
-            assert main(["train", "--model", model, "--data", str(folders[size]), "--epochs", "1",
-                         "--batch-size", str(BATCH), "--out", str(root / framework), "--workers", "1",
-                         "--log-every", "0", *(["--mode", "pynative"] if framework == "ms_gan" else [])]) == 0
+    for framework, (main, _) in FRAMEWORKS.items():
+        assert main(["train", "--model", model, "--data", str(folders[size]), "--epochs", "1",
+                     "--batch-size", str(BATCH), "--out", str(root / framework), "--workers", "1",
+                     "--log-every", "0", "--no-dropout", *(["--mode", "pynative"] if framework == "ms_gan" else [])]) == 0
     return model, root
-
-
-def _metrics(out):
-    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
 
 
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
@@ -89,14 +62,14 @@ def test_one_epoch_leaves_valid_outputs(runs, framework):
     grid = Image.open(out / "samples" / "epoch_001.png")
     assert grid.size == (8 * (width + 2) + 2, 8 * (height + 2) + 2)   # 64 images, padding 2
     assert grid.mode == ("L" if channels == 1 else "RGB")
-    records = _metrics(out)
+    records = metrics(out)
     assert [r["step"] for r in records] == list(range(1, STEPS + 1))
     assert all(np.isfinite(r[k]) for r in records for k in training.STATS)
 
 
 def test_first_step_losses_agree(runs):
     model, root = runs
-    ms_first, torch_first = (_metrics(root / f)[0] for f in sorted(FRAMEWORKS))
+    ms_first, torch_first = (metrics(root / f)[0] for f in sorted(FRAMEWORKS))
     for key in ("loss_d", "loss_g"):
         rel = abs(ms_first[key] - torch_first[key]) / abs(torch_first[key])
         print(f"{model} first step {key}: MindSpore {ms_first[key]:.7f}, PyTorch {torch_first[key]:.7f}, "

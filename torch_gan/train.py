@@ -2,14 +2,15 @@
 
 Each step: fake = G(z) once; a D step on D(real) and D(fake.detach()); then a G step on
 D(fake) through the *updated* D, back into G through the same forward.
-What a run writes, and the noise, are in parity/common/training.py.
+The run itself (epochs, resume, outputs, noise) is the shared loop of
+parity/common/loop.py; `Backend` is what it needs of PyTorch.
 """
 import torch
 
+import torch_gan.checkpoint
 import torch_gan.models
-from parity.common import training
+from parity.common import loop, training
 from parity.common.configs import get_config
-from torch_gan.checkpoint import load_training_checkpoint, save_training_checkpoint, stored_config
 from torch_gan.data import create_labelled_loader, create_loader
 from torch_gan.device import use_device
 from torch_gan.generate import generate
@@ -23,12 +24,16 @@ class TrainStep:
     `labels`: int (N,) classes, HIDDEN where unseen, for a model with a class head (`loss`
     "sgan": torch_gan.losses.LOSSES). `supervised`: D alone learns the classes of the
     labelled images, a plain classifier; it returns training.CLASSIFIER_STATS.
-    `optimizer(params, lr=, betas=)` builds each network's optimizer (torch.optim.Adam)."""
+    `optimizer(params, lr=, betas=)` builds each network's optimizer (torch.optim.Adam).
+    `mode`: PyTorch runs the step eagerly, the only mode. The arguments are the MindSpore
+    twin's, in its order. The step runs where the networks' parameters are."""
 
-    def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, device="cpu", loss="bce", supervised=False,
-                 optimizer=torch.optim.Adam):
-        self.device = torch.device(device)
-        self.generator, self.discriminator = generator.to(self.device), discriminator.to(self.device)
+    def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, loss="bce", supervised=False,
+                 optimizer=torch.optim.Adam, mode="eager"):
+        if mode != "eager":
+            raise ValueError(f"mode must be 'eager' (PyTorch runs the step eagerly), not {mode!r}")
+        self.device = next(generator.parameters()).device
+        self.generator, self.discriminator = generator, discriminator
         self.optimizer_g = optimizer(generator.parameters(), lr=lr, betas=(beta1, 0.999))
         self.optimizer_d = optimizer(discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
         self.losses, self.supervised = LOSSES[loss], supervised
@@ -70,50 +75,36 @@ class TrainStep:
         return (loss,)
 
 
+class Backend:
+    """What the shared training loop (parity/common/loop.py) needs of PyTorch."""
+    framework = "torch"
+    suffix = ".pt"
+    checkpoint = torch_gan.checkpoint
+    generate = staticmethod(generate)
+
+    def __init__(self, args):
+        self.device = use_device(args.device)
+        if args.mode:
+            print(f"note: --mode {args.mode} is MindSpore's; PyTorch runs the step eagerly")
+        self.workers = args.workers
+
+    def train_step(self, config):
+        model = get_config(config["model"])
+        generator, discriminator = torch_gan.models.build(model.name, config["seed"], config.get("dropout", True))
+        return TrainStep(generator.to(self.device), discriminator.to(self.device), config["lr"], config["beta1"],
+                         model.loss, config.get("supervised", False))
+
+    def image_batches(self, data, config, epoch):
+        channels, image_size, _ = get_config(config["model"]).image_shape
+        loader = create_loader(data, image_size, channels, config["batch_size"], seed=config["seed"], epoch=epoch,
+                               num_workers=self.workers)
+        return len(loader), ((real, None) for real in loader)
+
+    def labelled_batches(self, paths, shown, config, batch_size):
+        channels, image_size, _ = get_config(config["model"]).image_shape
+        loader = create_labelled_loader(paths, shown, image_size, channels, batch_size, self.workers)
+        return len(loader), loader
+
+
 def train(args):
-    device = use_device(args.device)
-    if args.mode:
-        print(f"note: --mode {args.mode} is MindSpore's; PyTorch runs the step eagerly")
-    data = training.resolve_data(args.data)
-    run = training.Run(args.out, ".pt", args.log_every, args.resume, args.force)
-    config = training.run_config(args, "torch", data, training.train_model(args, run, stored_config))
-    model = get_config(config["model"])
-    channels, image_size, _ = model.image_shape
-
-    generator, discriminator = torch_gan.models.build(model.name, seed=args.seed)
-    step = TrainStep(generator, discriminator, args.lr, args.beta1, device, model.loss,
-                     config.get("supervised", False))
-    start = run.resume(lambda path: load_training_checkpoint(path, step), config) if args.resume else 0
-    if run.finished(start, config["epochs"]):
-        return 0
-    fixed_noise = training.sample_noise(args.seed, training.SAMPLE_COUNT, model.noise_shape)
-
-    if model.num_classes:   # batches of (images, labels) in the plan's order
-        paths, plan = training.labelled_plan(data, config)
-
-        def loader(epoch):
-            indices, shown = plan.epoch(epoch)
-            return create_labelled_loader([paths[i] for i in indices], shown, image_size, channels,
-                                          plan.step_size, args.workers)
-    else:
-        def loader(epoch):
-            return create_loader(data, image_size, channels, config["batch_size"], seed=args.seed, epoch=epoch,
-                                 num_workers=args.workers)
-
-    run.start(start, config["epochs"], len(loader(start)))
-    try:
-        for epoch in range(start, config["epochs"]):
-            for i, batch in enumerate(loader(epoch)):
-                real, *labels = batch if model.num_classes else (batch,)
-                z = training.step_noise(args.seed, epoch, i, real.shape[0], model.noise_shape)
-                run.log_step(epoch, i, step(real, z, *labels))
-            if config.get("supervised"):
-                run.save_metrics()      # G does not train
-            else:
-                run.save_samples(epoch + 1, generate(generator, fixed_noise))
-            save_training_checkpoint(run.checkpoint_path(epoch + 1), step, epoch + 1, config)
-            run.save_plots(epoch + 1)
-    finally:
-        run.close()
-    print(f"done: {training.plural(config['epochs'], 'epoch')}; outputs in {run.out}")
-    return 0
+    return loop.train(args, Backend(args))

@@ -1,21 +1,38 @@
-"""Model registry: `build(name)` returns an initialised (generator, discriminator)."""
-from parity.common.configs import get_config
+"""Model registry: `build(name)` returns an initialised (generator, discriminator).
+
+Twin: torch_gan/models/__init__.py. A model's config (parity/common/configs.py) names the
+module of its networks, so a new model needs no line here.
+"""
+import importlib
+
+from mindspore import nn
+
 from ms_gan.init import init_from_seed
+from parity.common.configs import get_config
 
-from . import cnn_gan, dcgan, dcgan_mnist, gan, gan_bn, sgan
-
-_MODULES = {"dcgan": dcgan, "gan": gan, "gan_bn": gan_bn, "cnn_gan": cnn_gan,
-            "dcgan_mnist": dcgan_mnist, "sgan": sgan}
+DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
 
 
-def build(name, seed=None):
+def dropout_layers(net):
+    """[(name, layer)] of the dropout layers of a network."""
+    return [(name, cell) for name, cell in net.cells_and_names() if isinstance(cell, DROPOUTS)]
+
+
+def build(name, seed=None, dropout=True):
     """The generator and discriminator of model `name`, initialised by its init spec:
-    from MindSpore's generator, or bit-equal to the PyTorch twin when `seed` is given."""
+    from MindSpore's generator, or bit-equal to the PyTorch twin when `seed` is given.
+    `dropout=False` turns every dropout layer off (p = 0) in train mode too: the two
+    frameworks draw dropout masks from different RNGs, so only then do their training
+    runs compute the same steps."""
     config = get_config(name)
-    module = _MODULES[name]
+    module = importlib.import_module(config.ms_module)
     generator = module.Generator(**config.generator_kwargs)
     discriminator = module.Discriminator(**config.discriminator_kwargs)
     if seed is not None:
         init_from_seed(generator, config.init, seed)
         init_from_seed(discriminator, config.init, seed + 1)
+    if not dropout:
+        for net in (generator, discriminator):
+            for _, layer in dropout_layers(net):
+                layer.keep_prob = 1.0     # construct() returns its input then
     return generator, discriminator

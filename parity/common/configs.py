@@ -1,4 +1,11 @@
-"""Model configurations: one entry per model name the command lines take."""
+"""Model configurations: one entry per model name the command lines take.
+
+A config is everything the project knows of a model: its shapes, init, loss, the
+tutorial it follows, and the two modules that define its `Generator` and
+`Discriminator`, one a framework. Both registries (`ms_gan.models.build`,
+`torch_gan.models.build`), the converter and the tests iterate `MODELS`, so a model
+added here (docs/adding_a_model.md) is built, checked, converted and trained by them.
+"""
 from dataclasses import dataclass, field
 
 from .init_spec import DCGAN_CONV_TORCH_DEFAULT_INIT, DCGAN_INIT, TORCH_DEFAULT_INIT, InitSpec
@@ -23,8 +30,14 @@ class ModelConfig:
     loss: str = "bce"            # "bce": D(x) is a probability; "sgan": D(x) is (probability, class logits)
     num_classes: int = 0         # real classes of the sgan class head (it has num_classes + 1 outputs)
     noise: str = "normal"        # the training noise: N(0, 1) of noise_shape
-    seed: str = ""               # the tutorial the model follows (/work/shared/seeds)
+    seed: str = ""               # the tutorial the model follows (docs/seeds.md)
     fixes: tuple = ()            # the seed's bugs this port fixes
+    ms_module: str = ""          # the module of its MindSpore networks (default ms_gan.models.<name>)
+    torch_module: str = ""       # ... of its PyTorch twins (default torch_gan.models.<name>)
+
+    def __post_init__(self):
+        object.__setattr__(self, "ms_module", self.ms_module or f"ms_gan.models.{self.name}")
+        object.__setattr__(self, "torch_module", self.torch_module or f"torch_gan.models.{self.name}")
 
 
 DCGAN = ModelConfig(
@@ -96,6 +109,14 @@ SGAN = ModelConfig(
 )
 
 MODELS = {config.name: config for config in (DCGAN, GAN, GAN_BN, CNN_GAN, DCGAN_MNIST, SGAN)}
+
+
+def register(config):
+    """Add a model to MODELS (what a new model's config does, or a test's extra model)."""
+    if config.name in MODELS:
+        raise ValueError(f"model {config.name!r} is already registered")
+    MODELS[config.name] = config
+    return config
 
 
 def get_config(name):

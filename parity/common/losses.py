@@ -32,8 +32,10 @@ by a one-hot product. A label HIDDEN (-1) marks a real image whose class trainin
 see (semi-supervised runs, parity.common.datasets.LabelledPlan): it enters the adversarial
 term only. With every label seen this is the seed's loss.
 
-Every model's losses are driven the same way (ms_gan.losses.for_model(name),
-torch_gan.losses.for_model(name)):
+Every model's losses are composed here once, from three primitives each framework writes
+in its own ops (ms_gan/losses.py, torch_gan/losses.py): `bce(probs, label)`,
+`cross_entropy(logits, labels)` and `generated_class(logits)`. `losses_from` builds the
+table both frameworks' `LOSSES` are, called the same way for every model:
 
     discriminator_loss(d(real), d(fake), labels=None) -> (loss on real, loss on fake, loss)
     generator_loss(d(G(z))) -> loss
@@ -41,7 +43,8 @@ torch_gan.losses.for_model(name)):
 and `parts` names the terms of D's loss that the parity check compares on their own
 (sgan: "adversarial" and "class", each returning (real, fake, mean) like D's loss);
 `classifier_loss(d(real), labels)` is the class loss alone, D trained as a plain
-classifier (the baseline of `--supervised`).
+classifier (the baseline of `--supervised`). The functions are plain closures, not
+lambdas: ms.jit compiles them.
 """
 from typing import Callable, NamedTuple
 
@@ -63,11 +66,58 @@ class Losses(NamedTuple):
     classifier_loss: Callable = None   # (d(real), labels) -> loss; None without a class head
 
 
-# What D returns -> its probability that the image is real; the same code for both
-# frameworks (plain functions, not lambdas: ms.jit compiles them).
+# What D returns -> its probability that the image is real; the same code for both frameworks.
 def probability(d_out):
     return d_out
 
 
 def sgan_probability(d_out):
     return d_out[0]
+
+
+def losses_from(bce, cross_entropy, generated_class):
+    """{ModelConfig.loss: Losses} of a framework, from its three primitives:
+    bce(probs, label) binary cross-entropy against a constant label (REAL_LABEL or FAKE_LABEL);
+    cross_entropy(logits, labels) mean over the rows whose label is not HIDDEN, 0 if none;
+    generated_class(logits) the labels of the extra class (index num_classes) for every row."""
+
+    def discriminator_loss(d_real, d_fake, labels=None):
+        """(loss on real, loss on fake, their mean): D's objective."""
+        real_loss = bce(d_real, REAL_LABEL)
+        fake_loss = bce(d_fake, FAKE_LABEL)
+        return real_loss, fake_loss, (real_loss + fake_loss) / 2
+
+    def generator_loss(d_fake):
+        return bce(d_fake, REAL_LABEL)
+
+    def sgan_adversarial_loss(d_real, d_fake, labels=None):
+        """(real, fake, mean) of the adversarial head of an sgan D."""
+        return discriminator_loss(d_real[0], d_fake[0])
+
+    def sgan_class_loss(d_real, d_fake, labels):
+        """(real, fake, mean) of the class head: real images their labels, fake ones the extra class."""
+        real_loss = cross_entropy(d_real[1], labels)
+        fake_loss = cross_entropy(d_fake[1], generated_class(d_fake[1]))
+        return real_loss, fake_loss, (real_loss + fake_loss) / 2
+
+    def sgan_discriminator_loss(d_real, d_fake, labels):
+        """(loss on real, loss on fake, their mean), each the mean of the adversarial and class terms."""
+        real_adv, fake_adv, _ = sgan_adversarial_loss(d_real, d_fake)
+        real_cls, fake_cls, _ = sgan_class_loss(d_real, d_fake, labels)
+        real_loss = (real_adv + real_cls) / 2
+        fake_loss = (fake_adv + fake_cls) / 2
+        return real_loss, fake_loss, (real_loss + fake_loss) / 2
+
+    def sgan_generator_loss(d_fake):
+        return bce(d_fake[0], REAL_LABEL)
+
+    def sgan_classifier_loss(d_real, labels):
+        """The class head on real images alone: the loss of D trained as a plain classifier."""
+        return cross_entropy(d_real[1], labels)
+
+    return {
+        "bce": Losses(discriminator_loss, generator_loss, {}, probability),
+        "sgan": Losses(sgan_discriminator_loss, sgan_generator_loss,
+                       {"adversarial": sgan_adversarial_loss, "class": sgan_class_loss}, sgan_probability,
+                       sgan_classifier_loss),
+    }

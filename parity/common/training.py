@@ -34,7 +34,7 @@ SAMPLE_STREAM = 2**32 - 1    # the fixed noise's stream, never an epoch index
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")   # what a train step returns
 CLASSIFIER_STATS = ("loss_class",)                        # ... and one of D alone (--supervised)
 # Settings that change what a run computes: a resumed run must have the same ones.
-TRAJECTORY_KEYS = ("model", "data", "batch_size", "lr", "beta1", "seed", "labels", "supervised")
+TRAJECTORY_KEYS = ("model", "data", "batch_size", "lr", "beta1", "seed", "labels", "supervised", "dropout")
 # With --data: the faces tutorial, its num_epochs and batch_size. On the 5,000 embedded
 # digits: seed 004's CNN GAN at batch 32, which draws digit strokes after 2 epochs (314
 # steps); the faces DCGAN there lets D win for good in about half the seeds (measured,
@@ -89,6 +89,10 @@ def build_parser(prog, devices, default_device):
     train.add_argument("--supervised", action="store_true",
                        help="models with a class head: train D alone as a plain classifier on the labelled "
                             "images (the same labelled batches as the GAN run): the baseline")
+    train.add_argument("--no-dropout", action="store_true",
+                       help="turn the model's dropout layers off (cnn_gan, dcgan_mnist, sgan): the frameworks "
+                            "draw dropout masks from different RNGs, so only then do their runs compute the "
+                            "same steps (default: dropout on, as in the tutorials)")
     train.add_argument("--mode", choices=("jit", "pynative"),
                        help="MindSpore only: compile the step with ms.jit (default) or run it eagerly "
                             "for debugging; PyTorch always runs eagerly and says so if given")
@@ -161,6 +165,8 @@ def run_config(args, framework, data, model):
               "epochs": defaults["epochs"] if args.epochs is None else args.epochs,
               "batch_size": defaults["batch_size"] if args.batch_size is None else args.batch_size,
               "lr": args.lr, "beta1": args.beta1, "seed": args.seed}
+    if args.no_dropout:
+        config["dropout"] = False       # absent: on, as in checkpoints made before the flag
     if MODELS[model].num_classes:
         config.update(labels=args.labels, supervised=args.supervised)
     elif args.labels is not None or args.supervised:

@@ -1,21 +1,38 @@
-"""Model registry: `build(name)` returns an initialised (generator, discriminator)."""
+"""Model registry: `build(name)` returns an initialised (generator, discriminator).
+
+Twin: ms_gan/models/__init__.py. A model's config (parity/common/configs.py) names the
+module of its networks, so a new model needs no line here.
+"""
+import importlib
+
+from torch import nn
+
 from parity.common.configs import get_config
 from torch_gan.init import init_from_seed
 
-from . import cnn_gan, dcgan, dcgan_mnist, gan, gan_bn, sgan
-
-_MODULES = {"dcgan": dcgan, "gan": gan, "gan_bn": gan_bn, "cnn_gan": cnn_gan,
-            "dcgan_mnist": dcgan_mnist, "sgan": sgan}
+DROPOUTS = (nn.modules.dropout._DropoutNd,)
 
 
-def build(name, seed=None):
+def dropout_layers(net):
+    """[(name, layer)] of the dropout layers of a network."""
+    return [(name, module) for name, module in net.named_modules() if isinstance(module, DROPOUTS)]
+
+
+def build(name, seed=None, dropout=True):
     """The generator and discriminator of model `name`, initialised by its init spec:
-    from PyTorch's generator, or bit-equal to the MindSpore twin when `seed` is given."""
+    from PyTorch's generator, or bit-equal to the MindSpore twin when `seed` is given.
+    `dropout=False` turns every dropout layer off (p = 0) in train mode too: the two
+    frameworks draw dropout masks from different RNGs, so only then do their training
+    runs compute the same steps."""
     config = get_config(name)
-    module = _MODULES[name]
+    module = importlib.import_module(config.torch_module)
     generator = module.Generator(**config.generator_kwargs)
     discriminator = module.Discriminator(**config.discriminator_kwargs)
     if seed is not None:
         init_from_seed(generator, config.init, seed)
         init_from_seed(discriminator, config.init, seed + 1)
+    if not dropout:
+        for net in (generator, discriminator):
+            for _, layer in dropout_layers(net):
+                layer.p = 0.0
     return generator, discriminator

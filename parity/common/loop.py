@@ -1,0 +1,69 @@
+"""The training loop of both trainers, written once.
+
+`train(args, backend)` runs a whole training run: settings, resume, epochs, the
+per-step log and NaN stop, sample grids, checkpoints and plots (the run's folder is
+parity/common/training.py's `Run`). What is framework-specific comes from `backend`
+(ms_gan/train.py and torch_gan/train.py each define one `Backend`):
+
+    framework, suffix                      "mindspore" / ".ckpt", "torch" / ".pt"
+    checkpoint                             the framework's checkpoint module: stored_config(path),
+                                           save_training_checkpoint(path, step, epoch, config),
+                                           load_training_checkpoint(path, step) -> (epoch, config)
+    train_step(config)                     the models built from the config, in a TrainStep
+    image_batches(data, config, epoch)     (steps, batches of (real, None)) of an epoch
+    labelled_batches(paths, shown, config, batch_size)
+                                           (steps, batches of (real, labels)), the plan's order
+    generate(generator, noise)             numpy images of G in eval mode
+
+A step's real images are the backend's tensors; its noise is drawn here, in numpy, from
+(seed, epoch, step), so both frameworks see the same values.
+"""
+from . import training
+from .configs import get_config
+
+
+def epoch_batches(backend, data, config):
+    """epoch -> (steps, batches) of the run: in the labelled plan's order for a model with
+    a class head, else the data pipeline's seeded order."""
+    if not get_config(config["model"]).num_classes:
+        return lambda epoch: backend.image_batches(data, config, epoch)
+    paths, plan = training.labelled_plan(data, config)
+
+    def labelled(epoch):
+        indices, shown = plan.epoch(epoch)
+        return backend.labelled_batches([paths[i] for i in indices], shown, config, plan.step_size)
+    return labelled
+
+
+def train(args, backend):
+    """Train as `args` (the trainers' command line) says; returns the exit status."""
+    data = training.resolve_data(args.data)
+    run = training.Run(args.out, backend.suffix, args.log_every, args.resume, args.force)
+    config = training.run_config(args, backend.framework, data,
+                                 training.train_model(args, run, backend.checkpoint.stored_config))
+    model = get_config(config["model"])
+    step = backend.train_step(config)
+    start = 0
+    if args.resume:
+        start = run.resume(lambda path: backend.checkpoint.load_training_checkpoint(path, step), config)
+    if run.finished(start, config["epochs"]):
+        return 0
+    fixed_noise = training.sample_noise(config["seed"], training.SAMPLE_COUNT, model.noise_shape)
+    batches_of = epoch_batches(backend, data, config)
+
+    run.start(start, config["epochs"], batches_of(start)[0])
+    try:
+        for epoch in range(start, config["epochs"]):
+            for i, (real, labels) in enumerate(batches_of(epoch)[1]):
+                z = training.step_noise(config["seed"], epoch, i, real.shape[0], model.noise_shape)
+                run.log_step(epoch, i, step(real, z, labels))
+            if config.get("supervised"):
+                run.save_metrics()      # G does not train
+            else:
+                run.save_samples(epoch + 1, backend.generate(step.generator, fixed_noise))
+            backend.checkpoint.save_training_checkpoint(run.checkpoint_path(epoch + 1), step, epoch + 1, config)
+            run.save_plots(epoch + 1)
+    finally:
+        run.close()
+    print(f"done: {training.plural(config['epochs'], 'epoch')}; outputs in {run.out}")
+    return 0
