@@ -23,7 +23,7 @@ class ModelConfig:
     loss: str = "bce"            # "bce": D(x) is a probability; "sgan": D(x) is (probability, class logits)
     num_classes: int = 0         # real classes of the sgan class head (it has num_classes + 1 outputs)
     noise: str = "normal"        # the training noise: N(0, 1) of noise_shape
-    seed: str = ""               # the tutorial the model follows: docs/seeds.md
+    seed: str = ""               # the tutorial the model follows (docs/seeds.md)
     fixes: tuple = ()            # the seed's bugs this port fixes
 
 
