@@ -12,7 +12,7 @@ bilinear resize, so the twins would train on other pixels: PIL it is, in a Pytho
 ImageFolderDataset: that one is faster, but a corrupt file stops the whole pipeline and it
 needs a `root/<class>/` layout; ds.config.ErrorSamplesMode.SKIP would skip the file, but it
 is process-wide, reports through glog only and regroups the batches.
-Throughput, measured: docs/bench_cpu.md#historical-measurements.
+Throughput, measured: docs/bench_cpu.md#history.
 """
 from functools import partial
 

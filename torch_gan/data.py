@@ -7,7 +7,7 @@ it: torchvision's CenterCrop rounds the crop offset where MindSpore's floors it,
 shared function, not torchvision, defines the resize and the crop.
 
 The workers prefetch 4 batches each while the main process trains (throughput, measured:
-docs/bench_cpu.md#historical-measurements).
+docs/bench_cpu.md#history).
 A warning about an unreadable image is printed by the worker that met it (tqdm.write, one line).
 """
 import numpy as np
