@@ -1,6 +1,6 @@
 """Fetch the tutorials' data sets into image folders that both pipelines read.
 
-faces: the MindSpore tutorial's faces.zip (seeds/001), 70,171 96x96 JPEGs -> <root>/faces/
+faces: the MindSpore tutorial's faces.zip (seed 001, docs/seeds.md#seed-001), 70,171 96x96 JPEGs -> <root>/faces/
 mnist: the four MNIST idx files, checked by MD5 -> <root>/mnist/{train,test}/<label>/<i>.png
 
 Files come through the `download` package, as in the tutorial. It writes `<file>.part`

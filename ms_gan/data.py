@@ -1,25 +1,18 @@
-"""The image pipeline of the MindSpore faces tutorial (seeds/001, create_dataset_imagenet).
+"""The image pipeline of the MindSpore faces tutorial (seed 001, create_dataset_imagenet;
+docs/seeds.md#seed-001).
 
 Twin: torch_gan/data.py. Both read the files of `scan_images` in the order of
 `epoch_order`, so they see the same batches, and both decode, resize and crop every image
 with parity.common.datasets.read_image (PIL), so they see the same pixels; images are
 scaled to [-1, 1], the range of the generator's Tanh (the tutorial scales to [0, 1]).
 
-vision.Resize (OpenCV-style bilinear, no antialiasing) differs from PIL's bilinear resize
-by up to 7 grey levels (mean 0.9) on 96 -> 64 faces-like JPEGs, so the twins would train on
-other pixels: PIL it is, in a Python map. Measured on a 2-core x86_64 CPU (shared, load
-average 2-3), 2,000 faces-like 96x96 RGB JPEGs -> 64x64, batch 64, num_workers 2, one pass:
-this pipeline 1,030-1,090 img/s, with vision.Resize and vision.CenterCrop 1,650, the PyTorch
-twin 2,300; a training step takes 6-12 img/s (parity bench), so the pipeline stays off the
-critical path.
-
-Earlier measurements (4,000 such JPEGs, mindspore 2.8.0):
-    GeneratorDataset of paths, decode in a Python map                   1,500 img/s
-    the tutorial's C++ Decode inside the map (a bad file stops it)      2,300 img/s
-    ImageFolderDataset(decode=True) with a SubsetSampler                4,600 img/s
-ImageFolderDataset is fastest, but a corrupt file stops the whole pipeline and it needs a
-`root/<class>/` layout; ds.config.ErrorSamplesMode.SKIP would skip the file, but it is
-process-wide, reports through glog only and regroups the batches.
+vision.Resize (OpenCV-style bilinear, no antialiasing) differs from PIL's
+bilinear resize, so the twins would train on other pixels: PIL it is, in a Python map
+(docs/framework_differences.md#images). The paths go through a GeneratorDataset, not
+ImageFolderDataset: that one is faster, but a corrupt file stops the whole pipeline and it
+needs a `root/<class>/` layout; ds.config.ErrorSamplesMode.SKIP would skip the file, but it
+is process-wide, reports through glog only and regroups the batches.
+Throughput, measured: docs/bench_cpu.md#history.
 """
 from functools import partial
 

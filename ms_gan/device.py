@@ -5,7 +5,7 @@ import mindspore as ms
 
 DEVICES = ("CPU", "GPU", "Ascend")
 # oneDNN falls back to its reference kernel for NCHW convolutions in these releases:
-# 30-100x slower on CPU than 2.8.0 (PORTING_NOTES.md).
+# 30-100x slower on CPU than 2.8.0 (docs/framework_differences.md#mindspore-version).
 SLOW_CPU_CONVOLUTIONS = ("2.9", "2.10")
 
 

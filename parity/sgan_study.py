@@ -1,4 +1,6 @@
-"""`python -m parity sgan-study`: does the GAN help sgan's classifier? (seeds/003's claim)
+"""`python -m parity sgan-study`: does the GAN help sgan's classifier? (seed 003's claim)
+
+The study and its results: docs/sgan_study.md; the seed: docs/seeds.md#seed-003.
 
 For every labelled-image count and framework it trains, with the trainers' own command
 lines, sgan on all of --train with only that many labels seen (`--labels N`), and the

@@ -8,7 +8,7 @@ step it records both frameworks' D and G losses, D(x), D(G(z)) before and after 
 and the largest difference of any parameter or running statistic.
 
 Beside the MindSpore run that the trainer makes (mint.optim.Adam), it runs MindSpore with
-`mindspore.nn.Adam`, which puts epsilon in TensorFlow's place (PORTING_NOTES.md), and
+`mindspore.nn.Adam`, which puts epsilon in TensorFlow's place (docs/framework_differences.md#adam-epsilon), and
 PyTorch against itself with every weight moved by one float32 ulp: how far one rounding
 step at the start carries, the yardstick for the cross-framework runs.
 

@@ -6,10 +6,8 @@ Each image is read by parity.common.datasets.load_image (PIL), as the MindSpore 
 it: torchvision's CenterCrop rounds the crop offset where MindSpore's floors it, so the
 shared function, not torchvision, defines the resize and the crop.
 
-Measured on a 2-core x86_64 CPU (shared, noisy), 4,000 faces-like 96x96 RGB JPEGs
-(4 KB each) -> 64x64, batch 64, num_workers 2, one pass, torch 2.14.1: 1,550 img/s
-(ms_gan.data in the same session: 1,500), ~25x what a training step takes
-(PORTING_NOTES.md). The workers prefetch 4 batches each while the main process trains.
+The workers prefetch 4 batches each while the main process trains (throughput, measured:
+docs/bench_cpu.md#history).
 A warning about an unreadable image is printed by the worker that met it (tqdm.write, one line).
 """
 import numpy as np

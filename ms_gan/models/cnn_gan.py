@@ -1,7 +1,8 @@
-"""The CNN GAN of seeds/004 (`--type DCGAN`: Generator_CNN, Discriminator_CNN): 32x32 grey images.
+"""The CNN GAN of seed 004 (`--type DCGAN`: Generator_CNN, Discriminator_CNN): 32x32 grey images.
+The seed: docs/seeds.md#seed-004.
 
 Twin: torch_gan/models/cnn_gan.py. Attribute names as in the seed (`l1`, `conv_blocks`;
-`model`, `adv_layer`). The blocks are shared with sgan (seeds/003 has the same layers).
+`model`, `adv_layer`). The blocks are shared with sgan (seed 003 has the same layers).
 """
 from mindspore import nn
 
@@ -11,7 +12,7 @@ from ms_gan.models import layers  # Tanh (nn.Tanh is approximate on CPU) and fas
 
 
 def batch_norm(features, eps):
-    # MindSpore's momentum weighs the old value: 1 - PyTorch's (PORTING_NOTES.md).
+    # MindSpore's momentum weighs the old value: 1 - PyTorch's (docs/framework_differences.md#batchnorm-momentum).
     return nn.BatchNorm2d(features, eps=eps, momentum=1.0 - BATCHNORM_MOMENTUM)
 
 

@@ -1,4 +1,4 @@
-"""The DCGAN of the MindSpore faces tutorial (seeds/001): 64x64 RGB images.
+"""The DCGAN of the MindSpore faces tutorial (seed 001, docs/seeds.md#seed-001): 64x64 RGB images.
 
 Twin: torch_gan/models/dcgan.py. Layers sit in `self.main` as in pytorch/examples'
 dcgan, so parameter names are `main.<index>.<name>` in both frameworks.
@@ -11,7 +11,7 @@ from ms_gan.models import layers  # Tanh (nn.Tanh is approximate on CPU) and fas
 
 
 def batch_norm(features):
-    # MindSpore's momentum weighs the old value: 1 - PyTorch's (PORTING_NOTES.md).
+    # MindSpore's momentum weighs the old value: 1 - PyTorch's (docs/framework_differences.md#batchnorm-momentum).
     return nn.BatchNorm2d(features, eps=BATCHNORM_EPS, momentum=1.0 - BATCHNORM_MOMENTUM)
 
 

@@ -1,4 +1,4 @@
-"""The MNIST DCGAN of seeds/000: 28x28 grey images.
+"""The MNIST DCGAN of seed 000 (docs/seeds.md#seed-000): 28x28 grey images.
 
 Twin: torch_gan/models/dcgan_mnist.py. Layer names as in the seed. Kept as written: G applies
 BatchNorm after the activation; D's dropout p=0.5 and LeakyReLU slope 0.01 are the seed's
@@ -11,7 +11,7 @@ from parity.common.configs import BATCHNORM_EPS, BATCHNORM_MOMENTUM, DCGAN_MNIST
 from ms_gan.init import apply_init_spec
 from ms_gan.models import layers  # Tanh (nn.Tanh is approximate on CPU) and faster CPU backwards
 
-# MindSpore's momentum weighs the old value: 1 - PyTorch's (PORTING_NOTES.md).
+# MindSpore's momentum weighs the old value: 1 - PyTorch's (docs/framework_differences.md#batchnorm-momentum).
 _MOMENTUM = 1.0 - BATCHNORM_MOMENTUM
 
 

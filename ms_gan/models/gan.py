@@ -1,4 +1,4 @@
-"""The MLP GAN of seeds/002: 28x28 grey images.
+"""The MLP GAN of seed 002 (docs/seeds.md#seed-002): 28x28 grey images.
 
 Twin: torch_gan/models/gan.py. Attribute names as in the seed (`main`, `mainf`), so
 parameter names are `main.<index>.<name>` / `mainf.<index>.<name>` in both frameworks.

@@ -1,4 +1,4 @@
-"""The MLP GAN with BatchNorm of seeds/004 (`--type GAN`): 32x32 grey images.
+"""The MLP GAN with BatchNorm of seed 004 (docs/seeds.md#seed-004; `--type GAN`): 32x32 grey images.
 
 Twin: torch_gan/models/gan_bn.py. Layers sit in `self.model` as in the seed.
 """

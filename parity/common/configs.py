@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from .init_spec import DCGAN_CONV_TORCH_DEFAULT_INIT, DCGAN_INIT, TORCH_DEFAULT_INIT, InitSpec
 
 # PyTorch's convention: the weight of the *new* batch statistic in the running average.
-# MindSpore's BatchNorm takes 1 - this (the weight of the old value): see PORTING_NOTES.md.
+# MindSpore's BatchNorm takes 1 - this (the weight of the old value): docs/framework_differences.md#batchnorm-momentum.
 BATCHNORM_MOMENTUM = 0.1
 BATCHNORM_EPS = 1e-5
 # Seeds 003/004 write BatchNorm2d(128, 0.8): the second positional argument is eps in both
-# frameworks, not momentum (PORTING_NOTES.md).
+# frameworks, not momentum (docs/framework_differences.md#batchnorm-eps).
 SEED_BATCHNORM_EPS = 0.8
 
 

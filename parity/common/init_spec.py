@@ -44,7 +44,8 @@ class FanInUniform:
 
 
 # (kind, role) -> distribution. A (kind, role) missing from a spec is an error, not a
-# silent framework default: the frameworks' defaults differ (PORTING_NOTES.md).
+# silent framework default: the frameworks' defaults differ
+# (docs/framework_differences.md#default-initialisation).
 InitSpec = dict
 
 DCGAN_INIT = {

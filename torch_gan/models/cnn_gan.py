@@ -1,7 +1,8 @@
-"""The CNN GAN of seeds/004 (`--type DCGAN`: Generator_CNN, Discriminator_CNN): 32x32 grey images.
+"""The CNN GAN of seed 004 (`--type DCGAN`: Generator_CNN, Discriminator_CNN): 32x32 grey images.
+The seed: docs/seeds.md#seed-004.
 
 Twin: ms_gan/models/cnn_gan.py. Attribute names as in the seed (`l1`, `conv_blocks`;
-`model`, `adv_layer`). The blocks are shared with sgan (seeds/003 has the same layers).
+`model`, `adv_layer`). The blocks are shared with sgan (seed 003 has the same layers).
 """
 from torch import nn
 

@@ -1,4 +1,4 @@
-"""The DCGAN of the MindSpore faces tutorial (seeds/001): 64x64 RGB images.
+"""The DCGAN of the MindSpore faces tutorial (seed 001, docs/seeds.md#seed-001): 64x64 RGB images.
 
 Twin: ms_gan/models/dcgan.py. Layers sit in `self.main` as in pytorch/examples'
 dcgan, so parameter names are `main.<index>.<name>` in both frameworks.

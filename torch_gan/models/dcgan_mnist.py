@@ -1,4 +1,4 @@
-"""The MNIST DCGAN of seeds/000: 28x28 grey images.
+"""The MNIST DCGAN of seed 000 (docs/seeds.md#seed-000): 28x28 grey images.
 
 Twin: ms_gan/models/dcgan_mnist.py. Layer names as in the seed. Kept as written: G applies
 BatchNorm after the activation; D's dropout p=0.5 and LeakyReLU slope 0.01 are the seed's

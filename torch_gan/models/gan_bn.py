@@ -1,4 +1,4 @@
-"""The MLP GAN with BatchNorm of seeds/004 (`--type GAN`): 32x32 grey images.
+"""The MLP GAN with BatchNorm of seed 004 (docs/seeds.md#seed-004; `--type GAN`): 32x32 grey images.
 
 Twin: ms_gan/models/gan_bn.py. Layers sit in `self.model` as in the seed.
 """
@@ -12,7 +12,7 @@ from torch_gan.init import apply_init_spec
 def block(in_feat, out_feat, normalize=True):
     layers = [nn.Linear(in_feat, out_feat)]
     if normalize:
-        # the seed's BatchNorm1d(out_feat, 0.8): eps=0.8, not momentum (PORTING_NOTES.md)
+        # the seed's BatchNorm1d(out_feat, 0.8): eps=0.8, not momentum (docs/framework_differences.md#batchnorm-eps)
         layers.append(nn.BatchNorm1d(out_feat, eps=SEED_BATCHNORM_EPS, momentum=BATCHNORM_MOMENTUM))
     layers.append(nn.LeakyReLU(negative_slope=0.2))
     return layers

@@ -1,4 +1,4 @@
-"""The semi-supervised GAN of seeds/003: 32x32 grey images, D with two heads.
+"""The semi-supervised GAN of seed 003 (docs/seeds.md#seed-003): 32x32 grey images, D with two heads.
 
 Twin: ms_gan/models/sgan.py. The layers are seed 004's CNN GAN (torch_gan/models/cnn_gan.py);
 attribute names as in seed 003 (`l1`, `conv_blocks`; `conv_blocks`, `adv_layer`, `aux_layer`).
