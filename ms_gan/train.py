@@ -1,4 +1,4 @@
-"""`python -m ms_gan train`: the MindSpore faces tutorial's DCGAN training (docs/seeds.md#001).
+"""`python -m ms_gan train`: the MindSpore faces tutorial's DCGAN training (seed 001: docs/seeds.md#seed-001).
 
 Twin: torch_gan/train.py. Each step: fake = G(z) once; a D step on D(real) and D(fake);
 then a G step on D(fake) through the *updated* D, back into G through the same forward.

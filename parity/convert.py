@@ -611,7 +611,8 @@ def verify_files(src, dst, model=None, batch=4, seed=0, notes=None):
     Dropout is off in train mode, as in the parity check (said in `notes`, when given).
     MindSpore runs on CPU: call mindspore.set_device("CPU") before MindSpore first runs
     (the command line does; MindSpore refuses to set it later)."""
-    from parity.check import Twins, draw_inputs, forward_checks
+    from parity.check import forward_checks
+    from parity.twins import Twins, draw_inputs
 
     if framework_of(src) == framework_of(dst):
         raise ConversionError("--verify compares two frameworks: SRC and DST are both "

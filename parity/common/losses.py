@@ -6,13 +6,14 @@ Binary cross-entropy on probabilities, MindSpore's definition:
 
 so one element's loss caps at -log(1e-12) = 27.63 when D saturates. PyTorch's BCELoss
 clamps the log at -100 instead (caps at 100); both twins therefore implement this
-formula themselves rather than calling their framework's BCELoss (PORTING_NOTES.md).
+formula themselves rather than calling their framework's BCELoss
+(docs/framework_differences.md#bce-at-saturation).
 The formula has a finite gradient everywhere on [0, 1].
 
 The discriminator's loss is the mean of its loss on real (label 1) and fake (label 0)
 images, as in the MindSpore tutorial; the generator's is bce(D(G(z)), 1).
 
-sgan (seeds/003): D returns (probability of real, class logits over num_classes + 1
+sgan (seed 003, docs/seeds.md#seed-003): D returns (probability of real, class logits over num_classes + 1
 classes, the last one, index num_classes, meaning "generated"). With
 
     ce(logits, c) = -mean over i with c_i != HIDDEN of log_softmax(logits)[i, c_i]
