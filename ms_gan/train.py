@@ -5,9 +5,11 @@ then a G step on D(fake) through the *updated* D, back into G through the same f
 The run itself (epochs, resume, outputs, noise) is the shared loop of
 parity/common/loop.py; `Backend` is what it needs of MindSpore.
 """
+import os
+
 import mindspore as ms
 import numpy as np
-from mindspore import mint, nn
+from mindspore import communication, mint, nn, ops
 
 import ms_gan.checkpoint
 import ms_gan.models
@@ -17,6 +19,7 @@ from ms_gan.generate import generate
 from ms_gan.losses import LOSSES
 from parity.common import loop, training
 from parity.common.configs import get_config
+from parity.common.distributed import TIMEOUT_S, World, launcher
 
 
 class GAN(nn.Cell):
@@ -60,6 +63,11 @@ def _statistics_kept(generator):
     return g_backward
 
 
+def _unreduced(grads):
+    """The gradients of a one-process run, as they are."""
+    return grads
+
+
 class TrainStep:
     """One training step; `step(real, z, labels=None)` -> {name: float} of training.STATS.
 
@@ -70,7 +78,10 @@ class TrainStep:
     training.CLASSIFIER_STATS. `optimizer(params, lr=, betas=)` builds each network's
     optimizer: mint.optim.Adam, PyTorch's Adam (nn.Adam puts epsilon elsewhere and drifts:
     docs/framework_differences.md#adam-epsilon). `mode` "jit" compiles the step with
-    ms.jit, "pynative" runs it eagerly. The arguments are the PyTorch twin's, in its order.
+    ms.jit, "pynative" runs it eagerly. `data_parallel`: this process is one worker of an
+    msrun job (mindspore.communication initialised); each network's gradients are averaged
+    across the workers (nn.DistributedGradReducer) before its optimizer step. The
+    arguments are the PyTorch twin's, in its order.
 
     G's forward runs once, under mindspore.vjp, which keeps it for the G step: D's loss
     takes `fake` as a plain input (no gradient into G: PyTorch's fake.detach()); G's loss
@@ -81,7 +92,7 @@ class TrainStep:
     """
 
     def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, loss="bce", supervised=False,
-                 optimizer=mint.optim.Adam, mode="jit"):
+                 optimizer=mint.optim.Adam, mode="jit", data_parallel=False):
         if mode not in ("jit", "pynative"):
             raise ValueError(f"mode must be 'jit' or 'pynative', not {mode!r}")
         self.gan = GAN(generator, discriminator, lr, beta1, optimizer)
@@ -113,18 +124,22 @@ class TrainStep:
         classifier_grad = ms.value_and_grad(classifier_objective, None, discriminator.trainable_params())
 
         g_backward = _statistics_kept(generator) if mode == "pynative" else _vjp_weights
+        reduce_d, reduce_g = _unreduced, _unreduced
+        if data_parallel:
+            reduce_d = nn.DistributedGradReducer(discriminator.trainable_params(), mean=True)
+            reduce_g = nn.DistributedGradReducer(g_weights, mean=True)
 
         def step(real, z, labels):
             fake, g_vjp = ms.vjp(generator, z, weights=g_weights)
             (loss_d, d_x, d_g_z1), d_grads = d_grad(real, fake, labels)
-            optimizer_d(d_grads)
+            optimizer_d(reduce_d(d_grads))
             (loss_g, d_g_z2), fake_grad = g_grad(fake)
-            optimizer_g(g_backward(g_vjp, fake_grad))
+            optimizer_g(reduce_g(g_backward(g_vjp, fake_grad)))
             return loss_d, loss_g, d_x, d_g_z1, d_g_z2
 
         def classifier_step(real, z, labels):   # D alone on the labelled images; z unused
             loss, grads = classifier_grad(real, labels)
-            optimizer_d(grads)
+            optimizer_d(reduce_d(grads))
             return (loss,)
 
         step = classifier_step if supervised else step
@@ -149,17 +164,34 @@ class Backend:
         use_device(args.device)
         self.mode = args.mode or "jit"
         self.workers = args.workers
+        self.world = World()
+
+    def start_world(self):
+        """Join the msrun job this process is a worker of, if it is one (msrun's scheduler
+        process, which runs this script too, serves the job inside init() and ends there)."""
+        if launcher() == "msrun":
+            os.environ.setdefault("MS_TOPO_TIMEOUT", str(TIMEOUT_S))
+            communication.init()
+            self.world = World(communication.get_rank(), communication.get_group_size())
+        return self.world
+
+    def mean_across_workers(self, stats):
+        """{name: float} averaged over the workers (as they are in a one-process run)."""
+        if self.world.size == 1:
+            return stats
+        total = ops.AllReduce()(ms.Tensor(np.array(list(stats.values()), np.float32))).asnumpy()
+        return dict(zip(stats, (float(x) / self.world.size for x in total)))
 
     def train_step(self, config):
         model = get_config(config["model"])
         generator, discriminator = ms_gan.models.build(model.name, config["seed"], config.get("dropout", True))
         return TrainStep(generator, discriminator, config["lr"], config["beta1"], model.loss,
-                         config.get("supervised", False), mode=self.mode)
+                         config.get("supervised", False), mode=self.mode, data_parallel=self.world.size > 1)
 
     def image_batches(self, data, config, epoch):
         channels, image_size, _ = get_config(config["model"]).image_shape
         dataset = create_dataset(data, image_size, channels, config["batch_size"], seed=config["seed"], epoch=epoch,
-                                 num_workers=self.workers)
+                                 num_workers=self.workers, world=self.world)
         return dataset.get_dataset_size(), ((real, None) for real, in dataset.create_tuple_iterator(num_epochs=1))
 
     def labelled_batches(self, paths, shown, config, batch_size):

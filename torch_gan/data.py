@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from parity.common.datasets import check_channels, epoch_order, load_image, scan_images, warn_unreadable
+from parity.common.distributed import World, shard
 
 
 class ImageFiles(Dataset):
@@ -52,14 +53,16 @@ class _Collate:
 
 
 def create_loader(folder, image_size=64, channels=3, batch_size=128, seed=0, epoch=0,
-                  shuffle=True, num_workers=2, drop_remainder=False):
+                  shuffle=True, num_workers=2, drop_remainder=False, world=World()):
     """A DataLoader of float32 (N, channels, image_size, image_size) tensors in [-1, 1], in
     the order of epoch_order(n, seed, epoch) (file order if not shuffle); len() is the
     number of batches. Unreadable images are skipped with a warning (in the worker)."""
     check_channels(channels)
     paths = scan_images(folder)
     order = epoch_order(len(paths), seed, epoch) if shuffle else np.arange(len(paths))
-    return _loader([paths[i] for i in order], None, image_size, channels, batch_size, num_workers, drop_remainder)
+    order = shard(order, batch_size, world)     # a data-parallel worker reads its part of each batch
+    return _loader([paths[i] for i in order], None, image_size, channels, batch_size // world.size, num_workers,
+                   drop_remainder)
 
 
 def create_labelled_loader(paths, labels, image_size, channels, batch_size, num_workers=2):

@@ -5,12 +5,18 @@ D(fake) through the *updated* D, back into G through the same forward.
 The run itself (epochs, resume, outputs, noise) is the shared loop of
 parity/common/loop.py; `Backend` is what it needs of PyTorch.
 """
+import os
+from datetime import timedelta
+
 import torch
+from torch import distributed
+from torch.nn.parallel import DistributedDataParallel
 
 import torch_gan.checkpoint
 import torch_gan.models
 from parity.common import loop, training
 from parity.common.configs import get_config
+from parity.common.distributed import TIMEOUT_S, World, launcher
 from torch_gan.data import create_labelled_loader, create_loader
 from torch_gan.device import use_device
 from torch_gan.generate import generate
@@ -25,15 +31,24 @@ class TrainStep:
     "sgan": torch_gan.losses.LOSSES). `supervised`: D alone learns the classes of the
     labelled images, a plain classifier; it returns training.CLASSIFIER_STATS.
     `optimizer(params, lr=, betas=)` builds each network's optimizer (torch.optim.Adam).
-    `mode`: PyTorch runs the step eagerly, the only mode. The arguments are the MindSpore
-    twin's, in its order. The step runs where the networks' parameters are."""
+    `mode`: PyTorch runs the step eagerly, the only mode. `data_parallel`: this process is
+    one worker of a torchrun job (torch.distributed initialised); G and D run inside
+    DistributedDataParallel, which averages their gradients across the workers; each
+    worker keeps its own BatchNorm statistics (broadcast_buffers=False), as each MindSpore
+    worker does. The arguments are the MindSpore twin's, in its order. The step runs where
+    the networks' parameters are."""
 
     def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, loss="bce", supervised=False,
-                 optimizer=torch.optim.Adam, mode="eager"):
+                 optimizer=torch.optim.Adam, mode="eager", data_parallel=False):
         if mode != "eager":
             raise ValueError(f"mode must be 'eager' (PyTorch runs the step eagerly), not {mode!r}")
         self.device = next(generator.parameters()).device
         self.generator, self.discriminator = generator, discriminator
+        self.g_forward, self.d_forward = generator, discriminator     # what the step calls
+        if data_parallel:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.g_forward, self.d_forward = (DistributedDataParallel(net, device_ids=ids, broadcast_buffers=False)
+                                              for net in (generator, discriminator))
         self.optimizer_g = optimizer(generator.parameters(), lr=lr, betas=(beta1, 0.999))
         self.optimizer_d = optimizer(discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
         self.losses, self.supervised = LOSSES[loss], supervised
@@ -50,16 +65,16 @@ class TrainStep:
 
     def gan_step(self, real, z, labels):
         losses = self.losses
-        fake = self.generator(torch.from_numpy(z).to(self.device))
+        fake = self.g_forward(torch.from_numpy(z).to(self.device))
 
         self.optimizer_d.zero_grad()
-        d_real, d_fake = self.discriminator(real), self.discriminator(fake.detach())
+        d_real, d_fake = self.d_forward(real), self.d_forward(fake.detach())
         _, _, loss_d = losses.discriminator_loss(d_real, d_fake, labels)
         loss_d.backward()
         self.optimizer_d.step()
 
         self.optimizer_g.zero_grad()
-        d_fake_after = self.discriminator(fake)
+        d_fake_after = self.d_forward(fake)
         loss_g = losses.generator_loss(d_fake_after)
         loss_g.backward()
         self.optimizer_g.step()
@@ -69,7 +84,7 @@ class TrainStep:
     def classifier_step(self, real, labels):
         """D alone on the labelled images."""
         self.optimizer_d.zero_grad()
-        loss = self.losses.classifier_loss(self.discriminator(real), labels)
+        loss = self.losses.classifier_loss(self.d_forward(real), labels)
         loss.backward()
         self.optimizer_d.step()
         return (loss,)
@@ -87,17 +102,37 @@ class Backend:
         if args.mode:
             print(f"note: --mode {args.mode} is MindSpore's; PyTorch runs the step eagerly")
         self.workers = args.workers
+        self.world = World()
+
+    def start_world(self):
+        """Join the torchrun job this process is a worker of, if it is one: NCCL on CUDA,
+        gloo on CPU."""
+        if launcher() == "torchrun":
+            if self.device.type == "cuda":
+                self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo",
+                                           timeout=timedelta(seconds=TIMEOUT_S))
+            self.world = World(distributed.get_rank(), distributed.get_world_size())
+        return self.world
+
+    def mean_across_workers(self, stats):
+        """{name: float} averaged over the workers (as they are in a one-process run)."""
+        if self.world.size == 1:
+            return stats
+        total = torch.tensor(list(stats.values()), dtype=torch.float32, device=self.device)
+        distributed.all_reduce(total)
+        return dict(zip(stats, (float(x) / self.world.size for x in total.tolist())))
 
     def train_step(self, config):
         model = get_config(config["model"])
         generator, discriminator = torch_gan.models.build(model.name, config["seed"], config.get("dropout", True))
         return TrainStep(generator.to(self.device), discriminator.to(self.device), config["lr"], config["beta1"],
-                         model.loss, config.get("supervised", False))
+                         model.loss, config.get("supervised", False), data_parallel=self.world.size > 1)
 
     def image_batches(self, data, config, epoch):
         channels, image_size, _ = get_config(config["model"]).image_shape
         loader = create_loader(data, image_size, channels, config["batch_size"], seed=config["seed"], epoch=epoch,
-                               num_workers=self.workers)
+                               num_workers=self.workers, world=self.world)
         return len(loader), ((real, None) for real in loader)
 
     def labelled_batches(self, paths, shown, config, batch_size):

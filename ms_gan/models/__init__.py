@@ -3,12 +3,10 @@
 Twin: torch_gan/models/__init__.py. A model's config (parity/common/configs.py) names the
 module of its networks, so a new model needs no line here.
 """
-import importlib
-
 from mindspore import nn
 
 from ms_gan.init import init_from_seed
-from parity.common.configs import get_config
+from parity.common.configs import build_networks
 
 DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
 
@@ -24,13 +22,7 @@ def build(name, seed=None, dropout=True):
     `dropout=False` turns every dropout layer off (p = 0) in train mode too: the two
     frameworks draw dropout masks from different RNGs, so only then do their training
     runs compute the same steps."""
-    config = get_config(name)
-    module = importlib.import_module(config.ms_module)
-    generator = module.Generator(**config.generator_kwargs)
-    discriminator = module.Discriminator(**config.discriminator_kwargs)
-    if seed is not None:
-        init_from_seed(generator, config.init, seed)
-        init_from_seed(discriminator, config.init, seed + 1)
+    generator, discriminator = build_networks(name, "ms", init_from_seed, seed)
     if not dropout:
         for net in (generator, discriminator):
             for _, layer in dropout_layers(net):

@@ -6,6 +6,7 @@ tutorial it follows, and the two modules that define its `Generator` and
 `torch_gan.models.build`), the converter and the tests iterate `MODELS`, so a model
 added here (docs/adding_a_model.md) is built, checked, converted and trained by them.
 """
+import importlib
 from dataclasses import dataclass, field
 
 from .init_spec import DCGAN_CONV_TORCH_DEFAULT_INIT, DCGAN_INIT, TORCH_DEFAULT_INIT, InitSpec
@@ -117,6 +118,21 @@ def register(config):
         raise ValueError(f"model {config.name!r} is already registered")
     MODELS[config.name] = config
     return config
+
+
+def build_networks(name, framework, init_from_seed, seed=None):
+    """(generator, discriminator) of model `name` from its `framework` ("ms" or "torch")
+    module, built with the config's kwargs; with a `seed`, each initialised by
+    `init_from_seed(net, spec, seed)` (G from seed, D from seed + 1), the same in both
+    frameworks. Each framework's `models.build` calls this."""
+    config = get_config(name)
+    module = importlib.import_module(getattr(config, f"{framework}_module"))
+    generator = module.Generator(**config.generator_kwargs)
+    discriminator = module.Discriminator(**config.discriminator_kwargs)
+    if seed is not None:
+        init_from_seed(generator, config.init, seed)
+        init_from_seed(discriminator, config.init, seed + 1)
+    return generator, discriminator
 
 
 def get_config(name):

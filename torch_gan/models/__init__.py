@@ -3,11 +3,9 @@
 Twin: ms_gan/models/__init__.py. A model's config (parity/common/configs.py) names the
 module of its networks, so a new model needs no line here.
 """
-import importlib
-
 from torch import nn
 
-from parity.common.configs import get_config
+from parity.common.configs import build_networks
 from torch_gan.init import init_from_seed
 
 DROPOUTS = (nn.modules.dropout._DropoutNd,)
@@ -24,13 +22,7 @@ def build(name, seed=None, dropout=True):
     `dropout=False` turns every dropout layer off (p = 0) in train mode too: the two
     frameworks draw dropout masks from different RNGs, so only then do their training
     runs compute the same steps."""
-    config = get_config(name)
-    module = importlib.import_module(config.torch_module)
-    generator = module.Generator(**config.generator_kwargs)
-    discriminator = module.Discriminator(**config.discriminator_kwargs)
-    if seed is not None:
-        init_from_seed(generator, config.init, seed)
-        init_from_seed(discriminator, config.init, seed + 1)
+    generator, discriminator = build_networks(name, "torch", init_from_seed, seed)
     if not dropout:
         for net in (generator, discriminator):
             for _, layer in dropout_layers(net):
