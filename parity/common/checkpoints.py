@@ -103,8 +103,8 @@ def framework_of(path):
         return MINDSPORE
     if suffix in TORCH_SUFFIXES:
         return TORCH
-    raise CheckpointError(f"{path}: unknown checkpoint type {suffix or '(no suffix)'!r}; "
-                          f"use {', '.join(MINDSPORE_SUFFIXES)} for MindSpore or {', '.join(TORCH_SUFFIXES)} for PyTorch")
+    raise CheckpointError(f"{path}: unknown checkpoint type {suffix or '(no suffix)'!r}; use "
+                          f"{', '.join(MINDSPORE_SUFFIXES)} for MindSpore or {', '.join(TORCH_SUFFIXES)} for PyTorch")
 
 
 # ---------------------------------------------------------------- names and shapes
