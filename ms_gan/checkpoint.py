@@ -258,9 +258,9 @@ def load_training_checkpoint(path, step):
     ck = require_training(path, read_form(path))
     for key, net, optimizer in _parts(step):
         load_arrays(net, ck.networks[key])
-        state = ck.optimizers[key]
+        state, names = ck.optimizers[key], _expected_of(net).trainable
         for moments, values in ((optimizer.exp_avg, state.exp_avg), (optimizer.exp_avg_sq, state.exp_avg_sq)):
-            for moment, name in zip(moments, _expected_of(net).trainable):
+            for moment, name in zip(moments, names):
                 moment.set_data(ms.Tensor(values[name]))
         optimizer.state_step.set_data(ms.Tensor(np.full(optimizer.state_step.shape, state.step, np.float32)))
     return ck.epoch, ck.config

@@ -107,6 +107,28 @@ def test_both_frameworks_expect_the_same_names_shapes_and_adam_order(model):
         assert ms_expected[net] == torch_expected[net], net
 
 
+def test_a_twin_reads_the_other_frameworks_file_through_the_converter(tmp_path, capsys):
+    """ms_gan never imports torch: a .pt is converted by `python -m parity convert` in a
+    subprocess, whose notes are relayed and whose error is raised with the same text."""
+    g, _ = torch_gan.models.build("dcgan", seed=2)
+    torch.save(g.state_dict(), tmp_path / "g.pt")
+    params = ms_gan.checkpoint.read_checkpoint(tmp_path / "g.pt")
+    assert f"note: {tmp_path / 'g.pt'}: num_batches_tracked dropped" in capsys.readouterr().out
+    np.testing.assert_array_equal(params["main.1.moving_variance"].asnumpy(), g.main[1].running_var.numpy())
+    assert set(params) == set(ms_gan.checkpoint.expected("dcgan")[GENERATOR].shapes)
+
+    state = g.state_dict()
+    state["main.0.weight"] = state["main.0.weight"][:, :8]
+    torch.save(state, tmp_path / "narrow.pt")
+    from parity.convert import ConversionError, read_checkpoint     # what the subprocess runs
+    with pytest.raises(ConversionError) as in_process:
+        read_checkpoint(tmp_path / "narrow.pt")
+    assert "\n  shape mismatches" in str(in_process.value)
+    with pytest.raises(ValueError) as relayed:
+        ms_gan.checkpoint.read_checkpoint(tmp_path / "narrow.pt")
+    assert str(relayed.value) == str(in_process.value)
+
+
 # ---------------------------------------------------------------- the import rule
 
 # package folder -> the top-level modules none of its files may import. A `parity` module

@@ -170,9 +170,8 @@ def require_training(path, ck):
     """`ck` when it is a training checkpoint a run can resume from, else a CheckpointError."""
     lacking = [OPTIMIZER[net] for net in NETWORKS if net not in ck.optimizers]
     lacking += [key for key, value in ((EPOCH, ck.epoch), (CONFIG, ck.config)) if value is None]
-    if not ck.training or lacking:
-        raise CheckpointError(f"{path}: not a training checkpoint to resume from "
-                              f"(it lacks {', '.join(lacking) or 'G, D and their Adam states'})")
+    if lacking:
+        raise CheckpointError(f"{path}: not a training checkpoint to resume from (it lacks {', '.join(lacking)})")
     return ck
 
 
