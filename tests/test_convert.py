@@ -12,8 +12,8 @@ import torch
 from mindspore.common.initializer import Normal
 
 import ms_gan.models
+import torch_gan.checkpoint
 import torch_gan.models
-import parity.convert
 from parity.__main__ import main as cli
 from parity.common.configs import MODELS
 from parity.common.names import torch_to_ms_names
@@ -28,7 +28,7 @@ ms.set_device("CPU")   # before the first MindSpore kernel: --verify builds pari
 
 
 class MsTutorialGenerator(ms.nn.Cell):
-    """The MindSpore faces tutorial's generator (seeds/001), as written there."""
+    """The MindSpore faces tutorial's generator (seed 001, docs/seeds.md#seed-001), as written there."""
 
     def __init__(self):
         super().__init__()
@@ -571,8 +571,8 @@ def test_verify_fails_on_a_wrong_conversion(ms_files, tmp_path, monkeypatch, cap
         swap = {"gamma": "beta", "beta": "gamma"}
         return {n: (n.rpartition(".")[0] + "." + {"gamma": "weight", "beta": "bias"}[swap[n.rpartition(".")[2]]]
                     if n.rpartition(".")[2] in swap else ms_to_torch(names)[n]) for n in names}
-    ms_to_torch = parity.convert.ms_to_torch_names
-    monkeypatch.setattr(parity.convert, "ms_to_torch_names", swapped)
+    ms_to_torch = torch_gan.checkpoint.ms_to_torch_names
+    monkeypatch.setattr(torch_gan.checkpoint, "ms_to_torch_names", swapped)
     dst = tmp_path / "d.pth"
     assert cli(["convert", str(ms_files / "d.ckpt"), str(dst), "--verify"]) == 2
     err = capsys.readouterr().err

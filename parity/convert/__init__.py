@@ -1,0 +1,107 @@
+"""`python -m parity convert SRC DST`: checkpoints from MindSpore to PyTorch and back.
+
+The direction comes from the suffixes: `.ckpt` is MindSpore, `.pt`/`.pth` PyTorch. SRC is
+read into one framework-free form (parity/common/checkpoints.py: numpy arrays under the
+project's MindSpore names, parity/common/names.py) by its own framework's twin, and DST
+written from it by the other's, so values and dtypes are kept bit for bit. The layouts
+each twin reads and writes are described in ms_gan/checkpoint.py and
+torch_gan/checkpoint.py; both are matched against the generator and the discriminator
+each model builds. Without --model, the file is matched against every model in
+configs.MODELS: the one it fits is used; one that fits several alike (cnn_gan's and
+sgan's generators are the same network) needs the model named, and the error says so.
+
+This is the one program that imports both frameworks: a twin given the other's file runs
+it in a subprocess (parity.common.checkpoints.converted).
+    read.py    SRC into the form, its values checked to be finite
+    write.py   the form into DST
+    verify.py  --verify: both frameworks' models on SRC and DST, compared
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+from ms_gan.checkpoint import to_mindspore
+from ms_gan.device import use_device as use_ms_device
+from parity.common.files import atomic_path
+from parity.common.checkpoints import MINDSPORE, TORCH, Checkpoint, framework_of
+from parity.common.checkpoints import CheckpointError as ConversionError
+from torch_gan.checkpoint import ms_to_torch_state, to_torch, torch_to_ms_state
+
+from .read import load_foreign_checkpoint, read_checkpoint
+from .verify import verify_files
+from .write import write_checkpoint, writing_notes
+
+__all__ = ["Checkpoint", "ConversionError", "ConversionReport", "convert", "framework_of",
+           "load_foreign_checkpoint", "main", "ms_to_torch_state", "read_checkpoint", "to_mindspore", "to_torch",
+           "torch_to_ms_state", "verify_files"]
+
+LAYOUTS = ("project", "tutorial")
+FRAMEWORK_NAMES = {MINDSPORE: "MindSpore", TORCH: "PyTorch"}
+
+
+@dataclass
+class ConversionReport:
+    src: str
+    dst: str
+    source: str            # framework of SRC
+    target: str            # framework of DST
+    layout_in: str
+    layout_out: str
+    model: str
+    networks: tuple
+    tensors: int           # tensors written
+    notes: list
+    checks: list = None    # parity.report.Check rows when verified
+
+    @property
+    def passed(self):
+        return self.checks is None or all(c.passed for c in self.checks)
+
+
+def convert(src, dst, model=None, layout="project", verify=False, force=False, strict=False):
+    """Convert SRC into DST (direction from the suffixes) and return a ConversionReport.
+    `model` names the configs.MODELS entry; None finds the one model the file fits.
+    DST is written atomically and only if every check (and `verify`, when asked) passes;
+    an existing DST is kept unless `force`."""
+    src, dst = Path(src), Path(dst)
+    source, target = framework_of(src), framework_of(dst)
+    if layout not in LAYOUTS:
+        raise ConversionError(f"unknown layout {layout!r}; choose {' or '.join(LAYOUTS)}")
+    if dst.is_dir():
+        raise ConversionError(f"{dst}: is a directory")
+    if dst.exists() and not force:
+        raise ConversionError(f"{dst}: exists; kept (use --force to overwrite)")
+    if dst.resolve() == src.resolve():
+        raise ConversionError(f"{dst}: is the source file")
+    ck = read_checkpoint(src, model, strict)
+    if layout == "tutorial" and ck.training:
+        raise ConversionError(f"{src}: --layout tutorial applies to one network's weights; "
+                              f"the tutorials write no training checkpoints")
+    if layout == "tutorial" and ck.model != "dcgan":
+        raise ConversionError(f"{src}: --layout tutorial is the faces tutorials' DCGAN's; this is {ck.model}")
+    notes = ck.notes + writing_notes(ck, source, target, layout)
+    checks = None
+    # The twin writes atomically too; this keeps DST unwritten until --verify has passed.
+    with atomic_path(dst) as tmp:
+        tensors = write_checkpoint(ck, tmp, layout)
+        if verify:
+            checks = verify_files(src, tmp, ck.model, notes=notes)
+            if not all(c.passed for c in checks):
+                from parity.report import format_table
+                raise ConversionError(f"{src} -> {dst}: verification FAILED, nothing written\n{format_table(checks)}")
+    return ConversionReport(str(src), str(dst), source, target, ck.layout,
+                            "training" if ck.training else layout, ck.model, tuple(ck.networks),
+                            tensors, notes, checks)
+
+
+def main(args):
+    use_ms_device("CPU")   # before any MindSpore kernel runs: --verify builds the twins on it
+    report = convert(args.src, args.dst, args.model, args.layout, args.verify, args.force, args.strict)
+    print(f"converted {report.src} ({FRAMEWORK_NAMES[report.source]}, {report.layout_in} layout) -> "
+          f"{report.dst} ({FRAMEWORK_NAMES[report.target]}, {report.layout_out} layout): "
+          f"{report.model} {', '.join(report.networks)}, {report.tensors} tensors")
+    for note in report.notes:
+        print(f"note: {note}")
+    if report.checks is not None:
+        from parity.report import format_table
+        print(format_table(report.checks))
+    return 0 if report.passed else 1

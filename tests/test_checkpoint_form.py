@@ -1,0 +1,185 @@
+"""The framework-free checkpoint form (parity/common/checkpoints.py): every model's
+training checkpoint, of each framework, read into it and written back bit for bit; both
+frameworks' models expect the same names; and the import rule that lets each twin stay
+on its own framework."""
+import ast
+from pathlib import Path
+
+import mindspore as ms
+import numpy as np
+import pytest
+import torch
+
+import ms_gan.checkpoint
+import ms_gan.models
+import torch_gan.checkpoint
+import torch_gan.models
+from ms_gan.train import TrainStep as MsStep
+from parity.common.checkpoints import DISCRIMINATOR, GENERATOR
+from parity.common.configs import MODELS, get_config
+from torch_gan.train import TrainStep as TorchStep
+
+ROOT = Path(__file__).resolve().parent.parent
+ADAM_STEPS = 2
+
+
+def _gradients(shapes, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape).astype(np.float32) * 1e-2 for shape in shapes]
+
+
+def _ms_training(path, model):
+    """A MindSpore trainer's checkpoint of `model` after ADAM_STEPS Adam steps on seeded
+    gradients; the step, for its values."""
+    step = MsStep(*ms_gan.models.build(model, seed=1), mode="pynative", loss=get_config(model).loss)
+    for optimizer, net in ((step.optimizer_g, step.generator), (step.optimizer_d, step.discriminator)):
+        for seed in range(ADAM_STEPS):
+            grads = _gradients([p.shape for p in net.trainable_params()], seed)
+            optimizer(tuple(ms.Tensor(g) for g in grads))
+    ms_gan.checkpoint.save_training_checkpoint(path, step, 3, {"model": model, "lr": 2e-4, "beta1": 0.5})
+    return step
+
+
+def _torch_training(path, model):
+    step = TorchStep(*torch_gan.models.build(model, seed=1), loss=get_config(model).loss)
+    for optimizer, net in ((step.optimizer_g, step.generator), (step.optimizer_d, step.discriminator)):
+        for seed in range(ADAM_STEPS):
+            for p, g in zip(net.parameters(), _gradients([p.shape for p in net.parameters()], seed)):
+                p.grad = torch.from_numpy(g)
+            optimizer.step()
+    torch_gan.checkpoint.save_training_checkpoint(path, step, 3, {"model": model, "lr": 2e-4, "beta1": 0.5})
+    return step
+
+
+def _ms_entries(path):
+    return {k: v if isinstance(v, str) else v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items()}
+
+
+def _torch_entries(value, prefix=""):
+    """{"optimizer_g/state/0/exp_avg": numpy array, ...}: every leaf of a torch.load'ed object."""
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in _torch_entries(item, f"{prefix}{key}/").items()}
+    return {prefix.rstrip("/"): value.numpy() if isinstance(value, torch.Tensor) else value}
+
+
+def _assert_bit_equal(a, b):
+    assert list(a) == list(b)
+    for k in a:
+        if isinstance(a[k], np.ndarray):
+            assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        else:
+            assert a[k] == b[k], k
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_a_mindspore_training_checkpoint_round_trips_through_the_form(model, tmp_path):
+    step = _ms_training(tmp_path / "a.ckpt", model)
+    ck = ms_gan.checkpoint.read_form(tmp_path / "a.ckpt")
+    assert (ck.model, ck.epoch, ck.config["model"]) == (model, 3, model)
+    assert [state.step for state in ck.optimizers.values()] == [float(ADAM_STEPS)] * 2
+    first = ms_gan.checkpoint.expected(model)[DISCRIMINATOR].trainable[0]
+    np.testing.assert_array_equal(ck.optimizers[DISCRIMINATOR].exp_avg_sq[first],
+                                  step.optimizer_d.exp_avg_sq[0].asnumpy())
+    ms_gan.checkpoint.write_form(ck, tmp_path / "b.ckpt")
+    _assert_bit_equal(_ms_entries(tmp_path / "a.ckpt"), _ms_entries(tmp_path / "b.ckpt"))
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_a_torch_training_checkpoint_round_trips_through_the_form(model, tmp_path):
+    step = _torch_training(tmp_path / "a.pt", model)
+    ck = torch_gan.checkpoint.read_form(tmp_path / "a.pt")
+    assert (ck.model, ck.epoch, ck.config["model"]) == (model, 3, model)
+    assert [state.step for state in ck.optimizers.values()] == [float(ADAM_STEPS)] * 2
+    first_param = next(step.discriminator.parameters())
+    first = torch_gan.checkpoint.expected(model)[DISCRIMINATOR].trainable[0]
+    np.testing.assert_array_equal(ck.optimizers[DISCRIMINATOR].exp_avg_sq[first],
+                                  step.optimizer_d.state[first_param]["exp_avg_sq"].numpy())
+    torch_gan.checkpoint.write_form(ck, tmp_path / "b.pt")
+    a, b = (_torch_entries(torch.load(tmp_path / name, weights_only=True)) for name in ("a.pt", "b.pt"))
+    _assert_bit_equal(a, b)
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_both_frameworks_expect_the_same_names_shapes_and_adam_order(model):
+    ms_expected, torch_expected = ms_gan.checkpoint.expected(model), torch_gan.checkpoint.expected(model)
+    for net in (GENERATOR, DISCRIMINATOR):
+        assert ms_expected[net] == torch_expected[net], net
+
+
+def test_a_twin_reads_the_other_frameworks_file_through_the_converter(tmp_path, capsys):
+    """ms_gan never imports torch: a .pt is converted by `python -m parity convert` in a
+    subprocess, whose notes are relayed and whose error is raised with the same text."""
+    g, _ = torch_gan.models.build("dcgan", seed=2)
+    torch.save(g.state_dict(), tmp_path / "g.pt")
+    params = ms_gan.checkpoint.read_checkpoint(tmp_path / "g.pt")
+    assert f"note: {tmp_path / 'g.pt'}: num_batches_tracked dropped" in capsys.readouterr().out
+    np.testing.assert_array_equal(params["main.1.moving_variance"].asnumpy(), g.main[1].running_var.numpy())
+    assert set(params) == set(ms_gan.checkpoint.expected("dcgan")[GENERATOR].shapes)
+
+    state = g.state_dict()
+    state["main.0.weight"] = state["main.0.weight"][:, :8]
+    torch.save(state, tmp_path / "narrow.pt")
+    from parity.convert import ConversionError, read_checkpoint     # what the subprocess runs
+    with pytest.raises(ConversionError) as in_process:
+        read_checkpoint(tmp_path / "narrow.pt")
+    assert "\n  shape mismatches" in str(in_process.value)
+    with pytest.raises(ValueError) as relayed:
+        ms_gan.checkpoint.read_checkpoint(tmp_path / "narrow.pt")
+    assert str(relayed.value) == str(in_process.value)
+
+
+# ---------------------------------------------------------------- the import rule
+
+# package folder -> the top-level modules none of its files may import. A `parity` module
+# outside parity.common imports both frameworks, so each is banned everywhere here too.
+BANNED = {"ms_gan": {"torch", "torchvision", "torch_gan"},
+          "torch_gan": {"mindspore", "ms_gan"},
+          "parity/common": {"mindspore", "torch", "torchvision", "ms_gan", "torch_gan"}}
+
+
+def _imports(path, root):
+    """(line, module) of every import anywhere in the file, function bodies included;
+    relative imports made absolute, and `from a import b` also as `a.b` (b may be a module)."""
+    package = path.relative_to(root).parent.parts
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            parts = list(package[:len(package) - node.level + 1]) if node.level else []
+            base = ".".join(parts + ([node.module] if node.module else []))
+            yield node.lineno, base
+            yield from ((node.lineno, f"{base}.{alias.name}") for alias in node.names)
+
+
+def _banned(module, banned):
+    top = module.split(".")[0]
+    # `parity` itself imports neither framework (its __init__ says so); parity.common neither.
+    allowed = module in ("parity", "parity.common") or module.startswith("parity.common.")
+    return top in banned or (top == "parity" and not allowed)
+
+
+def _violations(root, folder, banned):
+    """"file:line: imports module" of each import statement under `folder` that imports a banned module."""
+    found = {}
+    for path in sorted((root / folder).rglob("*.py")):
+        for line, module in sorted(_imports(path, root)):
+            if _banned(module, banned):
+                found.setdefault((path, line), f"{path.relative_to(root)}:{line}: imports {module}")
+    return list(found.values())
+
+
+@pytest.mark.parametrize("folder", sorted(BANNED))
+def test_no_module_imports_the_other_framework(folder):
+    found = _violations(ROOT, folder, BANNED[folder])
+    assert not found, "\n".join(found)
+
+
+def test_the_import_rule_sees_imports_in_function_bodies_and_through_parity(tmp_path):
+    (tmp_path / "ms_gan" / "models").mkdir(parents=True)
+    (tmp_path / "ms_gan" / "models" / "x.py").write_text(
+        "import numpy\nfrom . import layers\n\ndef f():\n    import torch.nn\n\n"
+        "from parity import convert\nfrom parity.common import names\nfrom parity.check import Twins\n")
+    assert _violations(tmp_path, "ms_gan", BANNED["ms_gan"]) == [
+        "ms_gan/models/x.py:5: imports torch.nn", "ms_gan/models/x.py:7: imports parity.convert",
+        "ms_gan/models/x.py:9: imports parity.check"]
