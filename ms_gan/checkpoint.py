@@ -221,7 +221,8 @@ def _training(path, raw):
         elif len(powers[net]) == 2:
             step = nn_adam_step(path, net, powers[net], ck.config)
             ck.notes.append(f"{OPTIMIZER[net]}: nn.Adam state read as Adam moments; step {step:g} recovered "
-                            f"from beta1_power/beta2_power (nn.Adam places epsilon differently: docs/framework_differences.md#adam-epsilon)")
+                            f"from beta1_power/beta2_power (nn.Adam places epsilon differently: "
+                            f"docs/framework_differences.md#adam-epsilon)")
         else:
             raise CheckpointError(f"{path}: {OPTIMIZER[net]} has moments but no {STATE_STEP} "
                                   f"(nor nn.Adam's beta1_power and beta2_power)")

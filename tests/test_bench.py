@@ -2,8 +2,12 @@
 (the machines are shared and noisy; the bench is its own command)."""
 import json
 
+import pytest
+
 import parity.__main__
 from parity.bench import format_result
+
+pytestmark = pytest.mark.slow     # trains or runs commands in subprocesses
 
 
 def test_bench_tiny(tmp_path, capsys):

@@ -97,6 +97,7 @@ def test_data_scripts_refuses_a_bad_count(tmp_path, monkeypatch, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_the_real_command_line_stops_before_training(tmp_path):
     run = subprocess.run([sys.executable, "-m", "ms_gan", "train", "--batch-size", "-5", "--out", str(tmp_path / "r")],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
@@ -140,6 +141,7 @@ def test_every_flag_has_a_help_text_with_its_default(name, parser):
             assert "default" in action.help, f"{name} {action.option_strings[0]}: no default in {action.help!r}"
 
 
+@pytest.mark.slow
 def test_train_help_names_the_default_model():
     text = build_parser("python -m ms_gan", MS_DEVICES, "CPU")._subparsers._group_actions[0].choices["train"] \
         .format_help()

@@ -580,6 +580,7 @@ def test_verify_fails_on_a_wrong_conversion(ms_files, tmp_path, monkeypatch, cap
     assert not dst.exists() and not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_cli_end_to_end_in_a_fresh_process(torch_example, tmp_path):
     folder, _, _ = torch_example
     dst = tmp_path / "generator.ckpt"

@@ -122,6 +122,7 @@ def test_extreme_pixels_map_to_minus_one_and_one(tmp_path):
     assert set(np.unique(ms)) == {-1.0, 1.0}                # vision.Rescale would give 1.0000001
 
 
+@pytest.mark.slow
 def test_embedded_digits_written_once_and_reused(digits_root, capsys):
     folder = embedded_digits(digits_root)
     assert capsys.readouterr().out == \
@@ -201,6 +202,7 @@ def test_unshuffled_order_and_drop_remainder(few_digits):
     assert np.array_equal(np.concatenate(ms), expected) and np.array_equal(np.concatenate(pt), expected)
 
 
+@pytest.mark.slow
 def test_torch_workers_skip_the_broken_file_with_a_warning(faces):
     # A warning raised in a worker process is printed to the worker's stderr. Under pytest
     # the forked workers inherit pytest's warning recorder and the message is lost, so

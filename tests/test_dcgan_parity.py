@@ -83,6 +83,7 @@ def test_check_catches_momentum_written_the_pytorch_way(monkeypatch):
                       for i in (1, 4, 7, 10) for stat in ("moving_mean", "moving_variance")}
 
 
+@pytest.mark.slow
 def test_check_catches_swapped_gamma_and_beta():
     twins = Twins("dcgan", seed=0)
     bn = twins.ms_d.main[3]
@@ -118,6 +119,7 @@ def test_bce_agrees_at_saturation(probs, label, per_element):
     np.testing.assert_allclose(ms_grad.asnumpy(), torch_grad.numpy(), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_cli_writes_json_and_exits_zero(tmp_path):
     out = tmp_path / "r.json"
     result = subprocess.run([sys.executable, "-m", "parity", "check", "dcgan", "--batch", "2",
@@ -129,6 +131,7 @@ def test_cli_writes_json_and_exits_zero(tmp_path):
     assert set(record["checks"][0]) >= {"name", "max_abs", "max_rel", "tol", "passed"}
 
 
+@pytest.mark.slow
 def test_cli_names_a_missing_device(tmp_path):
     out = tmp_path / "r.json"
     result = subprocess.run([sys.executable, "-m", "parity", "check", "dcgan", "--device", "Ascend",

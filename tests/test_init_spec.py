@@ -103,6 +103,7 @@ def test_output_shapes():
 @pytest.mark.parametrize("package, forbidden", [("ms_gan", "torch"), ("torch_gan", "mindspore"),
                                                 ("parity.common.init_spec", "torch"),
                                                 ("parity.common.names", "mindspore")])
+@pytest.mark.slow
 def test_twins_do_not_import_the_other_framework(package, forbidden):
     code = (f"import importlib, pkgutil, sys; import {package} as p\n"
             f"for m in pkgutil.walk_packages(getattr(p, '__path__', []), p.__name__ + '.'): importlib.import_module(m.name)\n"

@@ -71,6 +71,7 @@ def test_names_a_transposed_conv_with_the_wrong_output_size():
     assert first.max_abs == float("inf")      # shapes differ
 
 
+@pytest.mark.slow
 def test_cli_layers_writes_json_and_markdown(tmp_path):
     out, md = tmp_path / "layers.json", tmp_path / "layers.md"
     result = subprocess.run([sys.executable, "-m", "parity", "check", "gan", "--layers", "--batch", "4",

@@ -137,6 +137,7 @@ def test_configs_record_the_seed_fixes():
 
 # --- negative controls -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_eps_read_as_momentum_is_caught(monkeypatch):
     """Seed 004's BatchNorm1d(out, 0.8) is eps=0.8; read as momentum, train-mode outputs
     and running statistics part."""
@@ -176,6 +177,7 @@ def test_softmax_before_cross_entropy_has_a_floor():
     assert right < 1e-6 and twice == pytest.approx(np.log(1 + 10 / np.e), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_dropout_must_be_off_to_compare():
     """Without the parity mode, train-mode D outputs part (each framework its own masks)."""
     failed = _failed(check_twins(Twins("cnn_gan", seed=0, dropout_off=False), batch=4))

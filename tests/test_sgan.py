@@ -19,6 +19,8 @@ from parity.common.evaluation import predicted_classes
 from parity.common.losses import HIDDEN
 from conftest import FRAMEWORKS, load_checkpoint_arrays, metrics
 
+pytestmark = pytest.mark.slow     # trains or runs commands in subprocesses
+
 CLASSES, PER_CLASS, BATCH, LABELS = (0, 1, 2), 4, 4, 6     # 12 real digits, 6 labelled
 
 

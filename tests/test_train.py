@@ -14,6 +14,8 @@ from PIL import Image
 from conftest import FRAMEWORKS, IMAGES, load_checkpoint_arrays as load
 from parity.common import training
 
+pytestmark = pytest.mark.slow     # trains or runs commands in subprocesses
+
 BATCH = 2
 STEPS = IMAGES // BATCH
 

@@ -14,6 +14,8 @@ from parity.common import training
 from parity.common.configs import MODELS, get_config
 from parity.convert import read_checkpoint
 
+pytestmark = pytest.mark.slow     # trains or runs commands in subprocesses
+
 MODEL_NAMES = sorted(set(MODELS) - {"dcgan"})
 BATCH = 4
 STEPS = IMAGES // BATCH

@@ -10,6 +10,8 @@ import pytest
 from parity.common.configs import get_config
 from parity.trajectory import real_batches, run_trajectory
 
+pytestmark = pytest.mark.slow     # trains or runs commands in subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

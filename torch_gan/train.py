@@ -6,6 +6,7 @@ The run itself (epochs, resume, outputs, noise) is the shared loop of
 parity/common/loop.py; `Backend` is what it needs of PyTorch.
 """
 import os
+import warnings
 from datetime import timedelta
 
 import torch
@@ -47,8 +48,10 @@ class TrainStep:
         self.g_forward, self.d_forward = generator, discriminator     # what the step calls
         if data_parallel:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.g_forward, self.d_forward = (DistributedDataParallel(net, device_ids=ids, broadcast_buffers=False)
-                                              for net in (generator, discriminator))
+            with warnings.catch_warnings():    # its replacement still syncs buffers at init; this does not
+                warnings.filterwarnings("ignore", "`broadcast_buffers` is deprecated", FutureWarning)
+                self.g_forward, self.d_forward = (DistributedDataParallel(net, device_ids=ids, broadcast_buffers=False)
+                                                  for net in (generator, discriminator))
         self.optimizer_g = optimizer(generator.parameters(), lr=lr, betas=(beta1, 0.999))
         self.optimizer_d = optimizer(discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
         self.losses, self.supervised = LOSSES[loss], supervised
