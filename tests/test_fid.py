@@ -328,7 +328,7 @@ def test_too_few_real_images_names_how_many(digits, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, flag, allowed", [
-    ("fid a b --n 0", "--n", "an integer >= 1"),
+    ("fid a b --n 1", "--n", "an integer >= 2"),
     ("fid a b --batch-size -1", "--batch-size", "an integer >= 1"),
     ("fid a b --seed -2", "--seed", "an integer >= 0"),
     ("digit-classifier --out x.npz --epochs 0", "--epochs", "an integer >= 1"),

