@@ -259,7 +259,7 @@ def test_score_images_gives_the_digit_score_in_numpy(digits, tmp_path):
 
 @pytest.mark.slow
 def test_score_images_runs_inception_in_a_subprocess(digits, tmp_path):
-    images = np.stack([load_image(p, 28, 1) for p in scan_images(digits / "1")[:6]])
+    images = np.stack([load_image(p, 28, 1) for p in quality.FolderImages(digits / "1", 6, "REAL").paths])
     cache = tmp_path / "cache"
     result = quality.score_images(images, digits / "1", quality.INCEPTION, cache_dir=cache, batch_size=6)
     assert result["features"] == "inception" and result["n"] == 6 and abs(result["fid"]) < 1e-3
