@@ -174,10 +174,11 @@ def test_digit_fid_of_halves_is_small_of_noise_large_of_itself_zero(halves, nois
 @pytest.mark.slow
 def test_fid_of_halves_is_small_of_noise_large_of_itself_zero(halves, noise, tmp_path):
     a, b = halves
-    cache = ["--cache-dir", tmp_path / "cache", "--batch-size", 25]
-    split = fid(tmp_path, a, b, "--n", 25, *cache)
-    against_noise = fid(tmp_path, a, noise, "--n", 25, *cache)
-    itself = fid(tmp_path, a, a, "--n", 8, "--no-cache")
+    cache = ["--cache-dir", tmp_path / "cache", "--batch-size", 16]
+    split = fid(tmp_path, a, b, "--n", 16, *cache)
+    against_noise = fid(tmp_path, a, noise, "--n", 16, *cache)
+    itself = fid(tmp_path, a, a, "--n", 4, "--no-cache")
+    # Measured on this machine: 97.5 and 477.0 (docs/fid.md); FID at 16 images is mostly bias.
     assert against_noise["fid"] > 2.5 * split["fid"]
     assert abs(itself["fid"]) < 1e-6
     assert against_noise["real_stats"]["cached"]
