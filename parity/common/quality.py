@@ -166,10 +166,6 @@ def prepare(images, kind):
     return resize(images, DIGIT_SIZE) if kind == DIGIT else images
 
 
-def channel_name(channels):
-    return "grayscale" if channels == 1 else "RGB"
-
-
 class FolderImages:
     """--n images of a folder (all of them, or --n chosen with SUBSET_SEED), found and
     decoded as the trainers do (datasets.scan_images, datasets.load_image)."""
@@ -179,12 +175,15 @@ class FolderImages:
         if len(paths) < n:
             raise ValueError(f"{role} {folder} has {len(paths):,} images, fewer than --n {n:,}: "
                              f"give --n {len(paths)} or less")
-        chosen = np.sort(np.random.default_rng(SUBSET_SEED).choice(len(paths), n, replace=False))
-        self.folder, self.role, self.n = Path(folder), role, n
-        self.paths = paths if n == len(paths) else [paths[i] for i in chosen]
-        with Image.open(self.paths[0]) as first:
-            self.channels = 1 if first.mode in GREY_MODES else 3
-            self.size = min(first.size)
+        if n < len(paths):
+            paths = [paths[i] for i in np.sort(np.random.default_rng(SUBSET_SEED).choice(len(paths), n, replace=False))]
+        self.folder, self.role, self.n, self.paths = Path(folder), role, n, paths
+        try:
+            with Image.open(paths[0]) as first:
+                self.channels = 1 if first.mode in GREY_MODES else 3
+                self.size = min(first.size)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{role}: cannot read image {paths[0]}: {error}") from None
         self.description = f"{n:,} images of {folder}"
 
     def batches(self, kind, batch_size):
