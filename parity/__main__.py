@@ -3,7 +3,7 @@ import argparse
 import importlib
 import sys
 
-from parity.common import arguments
+from parity.common import arguments, quality
 from parity.common.configs import MODELS
 from parity.common.training import run_command
 
@@ -11,6 +11,8 @@ from parity.common.training import run_command
 # BatchNorm's train-mode statistics need two images a batch (PyTorch refuses one on
 # BatchNorm1d), and the parity check compares them.
 BATCH = arguments.bounded(int, 2)
+# A covariance needs two images.
+FID_IMAGES = arguments.bounded(int, 2)
 
 
 def build_parser():
@@ -95,13 +97,46 @@ def build_parser():
                        help="one folder a run; a finished run is not trained or evaluated again, and a longer "
                             "--epochs continues it (default %(default)s)")
     study.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown (default: none)")
+
+    fid = commands.add_parser("fid", help="FID of generated images against real ones (the standard Inception "
+                                          "features, or a digit classifier's), docs/fid.md")
+    fid.add_argument("real", metavar="REAL", help="folder of real images (searched recursively)")
+    fid.add_argument("fake", metavar="FAKE",
+                     help="folder of images; a .npy of float (N, C, H, W) images in [-1, 1]; or a generator "
+                          "checkpoint of either framework (.ckpt, .pt, .pth), which draws --n images")
+    fid.add_argument("--n", type=FID_IMAGES, default=10000,
+                     help="images of each side; a larger folder gives a fixed choice of them (default 10000)")
+    fid.add_argument("--batch-size", type=arguments.POSITIVE_INT, default=100,
+                     help="images a forward pass (default 100)")
+    fid.add_argument("--features", choices=quality.KINDS, default=quality.INCEPTION,
+                     help="inception: the standard FID Inception's 2048 pool3 features; digit: the shipped "
+                          "digit classifier's 64, with its confident share and class entropy (default inception)")
+    fid.add_argument("--seed", type=arguments.SEED, default=0, help="seed of a checkpoint's noise (default 0)")
+    fid.add_argument("--model", choices=sorted(MODELS),
+                     help="model of a checkpoint FAKE (default: found from the file)")
+    fid.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                     help="device of the Inception network and the generator: cpu or cuda (MindSpore's GPU) "
+                          "(default cpu)")
+    fid.add_argument("--cache-dir", metavar="DIR", default=str(quality.default_cache_dir()),
+                     help="where a folder's statistics are kept, keyed by its content, --n and the features "
+                          "(default %(default)s)")
+    fid.add_argument("--no-cache", action="store_true", help="neither read nor write cached statistics")
+    fid.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
+
+    digits = commands.add_parser("digit-classifier", help="train the digit classifier of `fid --features digit` "
+                                                          "on the embedded digits (PyTorch)")
+    digits.add_argument("--out", metavar="PATH", required=True, help="the .npz of weights to write")
+    digits.add_argument("--seed", type=arguments.SEED, default=0, help="seed of the weights and the order (default 0)")
+    digits.add_argument("--epochs", type=arguments.POSITIVE_INT, default=8, help="epochs (default 8)")
+    digits.add_argument("--force", action="store_true", help="overwrite an existing PATH")
     return parser
 
 
 # command -> module with main(args) -> exit code; imported only when its command runs,
 # since each imports both frameworks.
 MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "parity.trajectory",
-           "bench": "parity.bench", "sgan-study": "parity.sgan_study"}
+           "bench": "parity.bench", "sgan-study": "parity.sgan_study", "fid": "parity.fid",
+           "digit-classifier": "parity.digit_classifier"}
 
 
 def main(argv=None):

@@ -1,0 +1,103 @@
+"""`python -m parity fid REAL FAKE`: how far generated images are from real ones (docs/fid.md).
+
+REAL is a folder of images; FAKE a folder, a .npy of float (N, C, H, W) images in [-1, 1],
+or a generator checkpoint of either framework, which draws --n images from the noise
+training.sample_noise gives for --seed, with the framework whose file it is (ms_gan's or
+torch_gan's load_network and generate). --features inception (the default) is the
+standard FID; --features digit the digit classifier's score. A folder's statistics are
+cached (quality.source_statistics). Every input is opened and checked before any image
+is scored, so a bad one stops the command with one line and writes nothing.
+"""
+import json
+import sys
+import time
+from pathlib import Path
+
+from parity.common import quality, training
+from parity.common.checkpoints import GENERATOR, MINDSPORE_SUFFIXES, TORCH_SUFFIXES
+from parity.common.configs import get_config
+from parity.common.files import write_text_atomic
+
+CHECKPOINT_SUFFIXES = MINDSPORE_SUFFIXES + TORCH_SUFFIXES
+MINDSPORE_DEVICES = {"cpu": "CPU", "cuda": "GPU"}
+
+
+class CheckpointImages:
+    """A source of --n images (quality.FolderImages' interface) drawn by the generator of a
+    checkpoint, in the framework whose file it is, in eval mode."""
+
+    def __init__(self, path, n, seed, model, device, role="FAKE"):
+        if not path.is_file():
+            raise FileNotFoundError(f"{role} checkpoint {path} does not exist")
+        if path.suffix.lower() in MINDSPORE_SUFFIXES:
+            from ms_gan.checkpoint import load_network
+            from ms_gan.device import use_device
+            from ms_gan.generate import generate
+            use_device(MINDSPORE_DEVICES[device])
+            self.model, network = load_network(path, GENERATOR, model)
+            self.draw, framework = (lambda noise: generate(network, noise)), "MindSpore"
+        else:
+            from torch_gan.checkpoint import load_network
+            from torch_gan.device import use_device
+            from torch_gan.generate import generate
+            target = use_device(device)
+            self.model, network = load_network(path, GENERATOR, model)
+            network = network.to(target)
+            self.draw, framework = (lambda noise: generate(network, noise)), "PyTorch"
+        config = get_config(self.model)
+        self.noise = training.sample_noise(seed, n, config.noise_shape)
+        self.role, self.n, self.channels = role, n, config.image_shape[0]
+        self.description = f"{n:,} images of {self.model} drawn from {path} ({framework}, seed {seed})"
+
+    def batches(self, kind, batch_size):
+        for start in range(0, self.n, batch_size):
+            yield self.draw(self.noise[start:start + batch_size])
+
+    def cache_key(self, kind):
+        return None
+
+
+def fake_source(args):
+    path = Path(args.fake)
+    if path.is_dir():
+        return quality.FolderImages(path, args.n, "FAKE")
+    if path.suffix.lower() == ".npy":
+        return quality.ArrayImages(path, args.n, "FAKE")
+    if path.suffix.lower() in CHECKPOINT_SUFFIXES:
+        return CheckpointImages(path, args.n, args.seed, args.model, args.device)
+    if not path.exists():
+        raise FileNotFoundError(f"FAKE {path} does not exist")
+    raise ValueError(f"FAKE {path} is neither a folder, a .npy of images nor a checkpoint "
+                     f"({', '.join(CHECKPOINT_SUFFIXES)})")
+
+
+def extractor(kind, device):
+    """The features of `kind`; the Inception network is loaded at its first batch (not at
+    all when both sides' statistics are cached)."""
+    if kind == quality.DIGIT:
+        return quality.DigitClassifier()
+    loaded = []
+
+    def extract(images):
+        if not loaded:
+            from parity.inception import InceptionFeatures
+            from torch_gan.device import use_device
+            loaded.append(InceptionFeatures(use_device(device)))
+        return loaded[0](images)
+    return extract
+
+
+def main(args):
+    start = time.perf_counter()
+    real = quality.FolderImages(args.real, args.n, "REAL")
+    fake = fake_source(args)
+    cache_dir = None if args.no_cache else args.cache_dir
+    result = quality.compare(real, fake, args.features, extractor(args.features, args.device), args.batch_size,
+                             cache_dir)
+    result["seconds"] = time.perf_counter() - start
+    for note in result["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+    print(quality.summary(result))
+    if args.json:
+        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
+    return 0
