@@ -5,46 +5,28 @@ A 2-worker run of `gan` (no BatchNorm) computes the 1-worker run's steps; the fr
 agree across 2 workers as closely as in one process; a checkpoint resumes with any worker
 count; a worker that dies ends the job with the checkpoint before it intact."""
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from conftest import FRAMEWORKS, metrics
-from parity.common.distributed import World, check_split, launcher, part, shard
+from parity.common.distributed import World, check_split, free_port, launch_command, launcher, part, shard
 
 pytestmark = pytest.mark.slow
 
 IMAGES, BATCH = 16, 8            # 2 steps an epoch, 4 images a worker a step
-SCRIPTS = {"ms_gan": "ms-gan", "torch_gan": "torch-gan"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def command(framework, workers, out, *args):
     """The README's launch command for `workers` workers (or the plain script for 1)."""
-    # pip puts the console scripts beside the interpreter (a venv's bin/); `which` may find a
-    # shell shim instead (pyenv), which msrun cannot run: it starts the path with `python`.
-    script = Path(sys.executable).parent / SCRIPTS[framework]
-    assert script.is_file(), f"{script} is not installed: pip install -e ."
-    train = [str(script), "train", "--out", str(out), "--workers", "1", "--log-every", "0", *args]
-    if workers == 1:
-        return train
-    if framework == "ms_gan":
-        return [str(Path(sys.executable).parent / "msrun"), f"--worker_num={workers}", f"--local_worker_num={workers}",
-                f"--master_port={free_port()}", f"--log_dir={out}_log", "--join=True", *train]
-    return [str(Path(sys.executable).parent / "torchrun"), f"--nproc_per_node={workers}", f"--master_port={free_port()}", *train]
+    argv = ["train", "--out", str(out), "--workers", "1", "--log-every", "0", *args]
+    return launch_command(framework, workers, argv, free_port(), f"{out}_log")
 
 
 def launch(framework, workers, out, *args, timeout=600):
@@ -124,7 +106,9 @@ def test_batchnorm_workers_normalise_their_own_part(runs, framework):
     """gan_bn: each worker's BatchNorm sees 4 images, not 8, so the steps differ from the
     one-process run's (as with PyTorch's DDP without SyncBatchNorm)."""
     one, two = metrics(runs(framework, "gan_bn", 1)), metrics(runs(framework, "gan_bn", 2))
-    assert one[0]["loss_d"] != pytest.approx(two[0]["loss_d"], rel=1e-4)
+    parted = max(abs(a[key] - b[key]) / abs(b[key]) for a, b in zip(two, one) for key in ("loss_d", "loss_g", "d_g_z2"))
+    print(f"{framework} gan_bn, 2 workers against 1: largest relative difference {parted:.1e}")
+    assert parted > 1e-4          # gan's steps agree to 1e-5 (test above): here the statistics differ
 
 
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
@@ -150,7 +134,8 @@ def test_a_batch_that_does_not_split_is_refused_before_training(folder, tmp_path
     out = tmp_path / "run"
     code, output = launch(framework, 2, out, "--model", "gan", "--data", str(folder), "--batch-size", "7")
     assert code != 0
-    assert "--batch-size 7 does not split across 2 workers" in output and "rank 0: error:" in output
+    # each worker refuses alike; the launcher may stop one before it has said so
+    assert re.search(r"rank [01]: error: --batch-size 7 does not split across 2 workers", output), output[-3000:]
     assert not (out / "checkpoints").exists()
 
 

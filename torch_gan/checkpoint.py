@@ -198,7 +198,11 @@ def _adam(path, net, state_dict, expected):
         for index, entry in state_dict["state"].items():
             name = name_of[index]
             exp_avg[name], exp_avg_sq[name] = _np(entry["exp_avg"]), _np(entry["exp_avg_sq"])
-            steps.add(float(entry["step"]))
+            if exp_avg_sq[name].any():
+                # A parameter whose moments are 0 has had no gradient since its state was made
+                # (the adversarial head of a --supervised D): Adam leaves it where it is, and
+                # its step, which then lags the others', moves nothing.
+                steps.add(float(entry["step"]))
     except (KeyError, TypeError, AttributeError) as error:
         raise CheckpointError(f"{path}: {OPTIMIZER[net]} is not a torch.optim.Adam state_dict "
                               f"(missing or bad entry {error})") from None

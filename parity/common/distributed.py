@@ -11,7 +11,10 @@ the workers before each optimizer step. So a model without BatchNorm computes th
 one-process run's steps; with BatchNorm each worker normalises its own part.
 """
 import os
+import socket
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -83,3 +86,29 @@ def shard(order, batch_size, world):
         return order
     batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
     return np.concatenate([batch[part(len(batch), world)] for batch in batches])
+
+
+SCRIPTS = {"ms_gan": "ms-gan", "torch_gan": "torch-gan"}
+
+
+def launch_command(package, workers, argv, port, log_dir):
+    """The command that runs `package`'s console script (ms-gan or torch-gan) with `argv`
+    as `workers` workers on this machine with its engine's launcher, as the README's
+    commands do (for 1 worker, the plain script). The script is the one pip installed
+    beside this interpreter: msrun starts a script path with `python`, so a shell shim
+    (pyenv's) found on PATH would not run."""
+    bin_dir = Path(sys.executable).parent
+    script = [str(bin_dir / SCRIPTS[package]), *argv]
+    if workers == 1:
+        return script
+    if package == "ms_gan":
+        return [str(bin_dir / "msrun"), f"--worker_num={workers}", f"--local_worker_num={workers}",
+                f"--master_port={port}", f"--log_dir={log_dir}", "--join=True", *script]
+    return [str(bin_dir / "torchrun"), f"--nproc_per_node={workers}", f"--master_port={port}", *script]
+
+
+def free_port():
+    """A TCP port of the loopback interface that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
