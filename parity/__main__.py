@@ -80,6 +80,19 @@ def build_parser():
     bench.add_argument("--no-commands", action="store_true", help="skip timing parity check and convert")
     bench.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
 
+    workers = commands.add_parser("bench-workers", help="training throughput with 1 and 2 data-parallel workers "
+                                                        "per framework, started by msrun and torchrun")
+    workers.add_argument("--model", choices=sorted(MODELS), default="gan", help="the model (default gan)")
+    workers.add_argument("--images", type=arguments.POSITIVE_INT, default=1024,
+                         help="embedded digits an epoch (default 1024)")
+    workers.add_argument("--batch-size", type=arguments.POSITIVE_INT, default=64,
+                         help="global batch of a step (default 64)")
+    workers.add_argument("--epochs", type=arguments.POSITIVE_INT, default=1,
+                         help="epochs of the shorter run; the longer trains one more (default 1)")
+    workers.add_argument("--worker-counts", type=arguments.POSITIVE_INT, nargs="+", default=[1, 2],
+                         metavar="W", help="worker counts to measure (default 1 2)")
+    workers.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
+
     study = commands.add_parser("sgan-study", help="semi-supervised sgan against the same D trained as a plain "
                                                    "classifier, on a few labels, in both frameworks: test accuracy")
     study.add_argument("--train", metavar="DIR", required=True, help="training images, DIR/<class>/...")
@@ -136,7 +149,7 @@ def build_parser():
 # since each imports both frameworks.
 MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "parity.trajectory",
            "bench": "parity.bench", "sgan-study": "parity.sgan_study", "fid": "parity.fid",
-           "digit-classifier": "parity.digit_classifier"}
+           "digit-classifier": "parity.digit_classifier", "bench-workers": "parity.bench_workers"}
 
 
 def main(argv=None):

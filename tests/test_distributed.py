@@ -153,8 +153,10 @@ def test_a_killed_worker_ends_the_job_and_the_last_checkpoint_loads(folder, tmp_
     assert first.exists(), "no epoch finished"
     victim = worker_pid(job.pid, rank=1)
     os.kill(victim, signal.SIGKILL)
+    killed = time.time()
     try:
         code = job.wait(timeout=420)
+        print(f"{framework}: the job ended {time.time() - killed:.0f} s after rank 1 was killed, exit {code}")
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import mindspore as ms
+import pytest
 import torch
 
 from parity.common.configs import BATCHNORM_EPS
