@@ -5,8 +5,6 @@ then a G step on D(fake) through the *updated* D, back into G through the same f
 The run itself (epochs, resume, outputs, noise) is the shared loop of
 parity/common/loop.py; `Backend` is what it needs of MindSpore.
 """
-import os
-
 import mindspore as ms
 import numpy as np
 from mindspore import communication, mint, nn, ops
@@ -19,7 +17,7 @@ from ms_gan.generate import generate
 from ms_gan.losses import LOSSES
 from parity.common import loop, training
 from parity.common.configs import get_config
-from parity.common.distributed import TIMEOUT_S, World, launcher
+from parity.common.distributed import World, launcher
 
 
 class GAN(nn.Cell):
@@ -169,8 +167,7 @@ class Backend:
     def start_world(self):
         """Join the msrun job this process is a worker of, if it is one (msrun's scheduler
         process, which runs this script too, serves the job inside init() and ends there)."""
-        if launcher() == "msrun":
-            os.environ.setdefault("MS_TOPO_TIMEOUT", str(TIMEOUT_S))
+        if launcher() == "msrun":      # joining waits msrun's --cluster_time_out (MS_TOPO_TIMEOUT)
             communication.init()
             self.world = World(communication.get_rank(), communication.get_group_size())
         return self.world

@@ -87,8 +87,9 @@ def build_parser():
                          help="embedded digits an epoch (default 1024)")
     workers.add_argument("--batch-size", type=arguments.POSITIVE_INT, default=64,
                          help="global batch of a step (default 64)")
-    workers.add_argument("--epochs", type=arguments.POSITIVE_INT, default=1,
-                         help="epochs of the shorter run; the longer trains one more (default 1)")
+    workers.add_argument("--epochs", type=arguments.bounded(int, 2), default=4,
+                         help="epochs of each run; an epoch's time is taken between the first and the last "
+                              "(default 4)")
     workers.add_argument("--worker-counts", type=arguments.POSITIVE_INT, nargs="+", default=[1, 2],
                          metavar="W", help="worker counts to measure (default 1 2)")
     workers.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")

@@ -2,9 +2,11 @@
 per framework, each started by its engine's launcher exactly as a user starts it.
 
 A run's wall time holds the launcher's and the frameworks' start-up, which dwarfs a short
-epoch; so each configuration trains `--epochs` and `--epochs` + 1 epochs, and the
-difference is one epoch's time. On a machine of C cores, 2 workers share them: with
-C = 2 the figure says what communication and the split cost, not a speed-up.
+epoch; so an epoch's time is read from the run itself: the time between the checkpoints
+rank 0 writes after the first and after the last epoch, over the epochs between (each
+includes its sample grid, checkpoint and plots, alike for any worker count). On a machine
+of C cores, 2 workers share them: with C = 2 the figure says what communication and the
+split cost, not a speed-up.
 """
 import json
 import os
@@ -30,16 +32,18 @@ def digits_folder(root, count):
     return folder
 
 
-def timed_run(package, workers, argv, root):
-    """Seconds of one training run."""
-    out = root / f"run_{package}_{workers}_{free_port()}"
-    command = launch_command(package, workers, ["train", "--out", str(out), *argv], free_port(), f"{out}_log")
+def epoch_seconds(package, workers, argv, epochs, root):
+    """(seconds an epoch, seconds of the whole run) of one training run of `epochs` epochs."""
+    out = root / f"run_{package}_{workers}"
+    command = launch_command(package, workers, ["train", "--out", str(out), "--epochs", str(epochs), *argv],
+                             free_port(), f"{out}_log")
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "GLOG_v": "3"})
     seconds = time.perf_counter() - start
     if result.returncode:
         raise RuntimeError(f"{' '.join(command)} failed: {(result.stdout + result.stderr)[-500:]}")
-    return seconds
+    written = sorted(path.stat().st_mtime for path in (out / "checkpoints").iterdir())
+    return (written[-1] - written[0]) / (epochs - 1), seconds
 
 
 def measure(model, images, batch, epochs, worker_counts, root):
@@ -47,14 +51,11 @@ def measure(model, images, batch, epochs, worker_counts, root):
     rows = []
     for package in PACKAGES:
         for workers in worker_counts:
-            common = ["--model", model, "--data", str(folder), "--batch-size", str(batch), "--workers", "1",
-                      "--log-every", "0"]
-            short = timed_run(package, workers, [*common, "--epochs", str(epochs)], root)
-            long = timed_run(package, workers, [*common, "--epochs", str(epochs + 1)], root)
-            epoch = long - short
-            rows.append({"framework": package, "workers": workers, "epoch_s": epoch,
-                         "images_per_s": images / epoch if epoch > 0 else float("nan"),
-                         "run_s": [short, long]})
+            argv = ["--model", model, "--data", str(folder), "--batch-size", str(batch), "--workers", "1",
+                    "--log-every", "0"]
+            epoch, run = epoch_seconds(package, workers, argv, epochs, root)
+            rows.append({"framework": package, "workers": workers, "epoch_s": epoch, "images_per_s": images / epoch,
+                         "run_s": run})
     return rows
 
 

@@ -54,6 +54,9 @@ PARITY_BAD = [
     ("sgan-study --train t --test t --out study", "--epochs", "0", "an integer >= 1"),
     ("sgan-study --train t --test t --out study", "--batch-size", "0", "an integer >= 1"),
     ("sgan-study --train t --test t --out study", "--seed", "-1", "an integer >= 0"),
+    ("bench-workers --json x.json", "--epochs", "1", "an integer >= 2"),
+    ("bench-workers --json x.json", "--images", "0", "an integer >= 1"),
+    ("bench-workers --json x.json", "--worker-counts", "0", "an integer >= 1"),
 ]
 
 

@@ -194,3 +194,18 @@ def descendants(pid):
         except OSError:
             pass
     return children + [d for c in children for d in descendants(c)]
+
+
+def test_bench_workers_measures_both_frameworks_at_1_and_2_workers(tmp_path, capsys):
+    import json
+
+    import parity.__main__
+    path = tmp_path / "workers.json"
+    assert parity.__main__.main(["bench-workers", "--images", "64", "--batch-size", "32", "--epochs", "2",
+                                 "--json", str(path)]) == 0
+    result = json.loads(path.read_text())
+    assert [(r["framework"], r["workers"]) for r in result["rows"]] == [
+        ("ms_gan", 1), ("ms_gan", 2), ("torch_gan", 1), ("torch_gan", 2)]
+    for row in result["rows"]:     # an epoch is timed inside the run: less than the run's wall time
+        assert 0 < row["epoch_s"] < row["run_s"] and row["images_per_s"] == pytest.approx(64 / row["epoch_s"])
+    assert "vs 1 worker" in capsys.readouterr().out

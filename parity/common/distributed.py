@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-# Seconds a worker waits on a peer (to join, or in a collective) before it gives up.
+# Seconds a torchrun worker waits on its peers (torch.distributed's timeout, to join and in
+# a collective) before it gives up. msrun's workers wait its --cluster_time_out to join.
 TIMEOUT_S = 300
 
 
