@@ -67,6 +67,7 @@ def test_running_stats_are_non_trivial():
     np.testing.assert_array_equal(mean, twins.torch_g.main[1].running_mean.numpy())
 
 
+@pytest.mark.slow
 def test_check_catches_momentum_written_the_pytorch_way(monkeypatch):
     """MindSpore's momentum is the weight of the old value: 0.1 there is a classic bug."""
     import ms_gan.models.dcgan as ms_dcgan

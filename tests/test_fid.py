@@ -98,6 +98,7 @@ def pytorch_fid_network(tmp_path):
         torch.hub.set_dir(previous)
 
 
+@pytest.mark.slow
 def test_the_inception_network_is_pytorch_fids(tmp_path, digits):
     from parity.inception import InceptionFeatures
     ours, reference = pytorch_fid_network(tmp_path)

@@ -16,6 +16,8 @@ from parity.common import training
 from torch_gan.checkpoint import save_training_checkpoint as save_torch
 from torch_gan.train import TrainStep as TorchStep
 
+pytestmark = pytest.mark.slow     # a file of the other framework goes through the converter, a subprocess
+
 MAINS = {"ms_gan": ms_gan.__main__.main, "torch_gan": torch_gan.__main__.main}
 CONFIG = {"model": "dcgan", "seed": 7}
 

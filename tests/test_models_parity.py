@@ -159,6 +159,7 @@ def test_eps_read_as_momentum_is_caught(monkeypatch):
     assert not {n for n in failed if n.startswith("D ")} - {"D loss fake", "D loss"}
 
 
+@pytest.mark.slow
 def test_softmax_before_cross_entropy_is_caught():
     """The seed's aux_layer ends in Softmax and CrossEntropyLoss applies log-softmax again."""
     twins = Twins("sgan", seed=0)
@@ -200,6 +201,7 @@ def test_seed_000_dropout_is_off_in_eval(framework):
     assert not np.array_equal(run(), run())
 
 
+@pytest.mark.slow
 def test_mindspore_default_leaky_relu_slope_is_caught():
     """Seed 002's bare nn.LeakyReLU() is slope 0.01; MindSpore's default alpha is 0.2."""
     twins = Twins("gan", seed=0)
