@@ -11,8 +11,6 @@ from parity.common.training import run_command
 # BatchNorm's train-mode statistics need two images a batch (PyTorch refuses one on
 # BatchNorm1d), and the parity check compares them.
 BATCH = arguments.bounded(int, 2)
-# A covariance needs two images.
-FID_IMAGES = arguments.bounded(int, 2)
 
 
 def build_parser():
@@ -104,7 +102,7 @@ def build_parser():
     fid.add_argument("fake", metavar="FAKE",
                      help="folder of images; a .npy of float (N, C, H, W) images in [-1, 1]; or a generator "
                           "checkpoint of either framework (.ckpt, .pt, .pth), which draws --n images")
-    fid.add_argument("--n", type=FID_IMAGES, default=10000,
+    fid.add_argument("--n", type=arguments.FID_IMAGES, default=10000,
                      help="images of each side; a larger folder gives a fixed choice of them (default 10000)")
     fid.add_argument("--batch-size", type=arguments.POSITIVE_INT, default=100,
                      help="images a forward pass (default 100)")
