@@ -110,3 +110,33 @@ def test_the_frameworks_give_the_same_kind_of_score(scored):
     assert [set(r) for r in ms] == [set(r) for r in torch] and len(ms) == 2
     assert [r["fid_kind"] for r in ms + torch] == [quality.DIGIT] * 4
     assert all(math.isfinite(r["fid"]) for r in ms + torch)
+
+
+@pytest.mark.slow
+def test_the_quality_study_tables_every_run_and_a_rerun_trains_nothing(digits, tmp_path, capfd):
+    from parity.__main__ import main
+    argv = ["quality-study", "--model", "gan", "--seeds", "0", "--epochs", "1", "--data", str(digits),
+            "--fid-n", str(FID_N), "--batch-size", str(BATCH), "--out", str(tmp_path / "study"),
+            "--markdown", str(tmp_path / "study.md"), "--plot", str(tmp_path / "study.png")]
+    assert main(argv) == 0
+    table = (tmp_path / "study.md").read_text()
+    assert table in capfd.readouterr().out
+    score = {f: fid_records(tmp_path / "study" / f"{f}_gan_seed0")[0]["fid"] for f in FRAMEWORKS}
+    ms, torch = score["ms_gan"], score["torch_gan"]
+    assert (f"| 1 | {ms:.2f} ({ms:.2f}-{ms:.2f}) | {torch:.2f} ({torch:.2f}-{torch:.2f}) | {ms - torch:+.2f} "
+            f"| no spread (1 seed) |") in table.splitlines()
+    assert table.splitlines()[2] == ("| epoch | MindSpore | PyTorch | MindSpore - PyTorch "
+                                     "| within the seeds' spread |")
+    assert Image.open(tmp_path / "study.png").format == "PNG"
+    files = {p: p.stat().st_mtime_ns for p in (tmp_path / "study").rglob("*") if p.is_file() and p.name != "study.json"}
+    assert main(argv) == 0
+    assert (tmp_path / "study.md").read_text().splitlines()[:5] == table.splitlines()[:5]
+    assert {p: p.stat().st_mtime_ns for p in files} == files       # nothing trained, scored or written again
+    assert "run already finished" in capfd.readouterr().out
+
+
+def test_within_spread_is_the_difference_against_the_wider_range():
+    from parity.quality_study import verdict
+    assert verdict((10.0, 8.0, 12.0), (13.0, 12.0, 14.0), 3) == "yes (3.00 <= 4.00)"
+    assert verdict((10.0, 9.0, 11.0), (15.0, 14.0, 16.0), 3) == "no (5.00 > 2.00)"
+    assert verdict((10.0, 10.0, 10.0), (15.0, 15.0, 15.0), 1) == "no spread (1 seed)"
