@@ -140,3 +140,15 @@ def test_within_spread_is_the_difference_against_the_wider_range():
     assert verdict((10.0, 8.0, 12.0), (13.0, 12.0, 14.0), 3) == "yes (3.00 <= 4.00)"
     assert verdict((10.0, 9.0, 11.0), (15.0, 14.0, 16.0), 3) == "no (5.00 > 2.00)"
     assert verdict((10.0, 10.0, 10.0), (15.0, 15.0, 15.0), 1) == "no spread (1 seed)"
+
+
+@pytest.mark.slow
+def test_a_3_channel_model_is_scored_with_inception_in_a_subprocess(digits, tmp_path):
+    out = tmp_path / "dcgan"
+    assert FRAMEWORKS["torch_gan"][0](["train", "--model", "dcgan", "--data", str(digits), "--batch-size", "20",
+                                       "--out", str(out), "--workers", "1", "--log-every", "0", "--epochs", "1",
+                                       "--fid-every", "1", "--fid-n", "4"]) == 0
+    [record] = fid_records(out)
+    assert set(record) == {"epoch", "fid", "fid_kind", "fid_n", "fid_seconds"}
+    assert record["fid_kind"] == quality.INCEPTION and record["fid_n"] == 4 and math.isfinite(record["fid"])
+    assert [p.name.split("_")[:2] for p in (out / "fid_stats").iterdir()] == [["inception", "n4"]]
