@@ -3,9 +3,9 @@ import argparse
 import importlib
 import sys
 
-from parity.common import arguments, quality, scoring
+from parity.common import arguments, quality
 from parity.common.configs import MODELS
-from parity.common.training import run_command
+from parity.common.training import FID_N, run_command
 
 
 # BatchNorm's train-mode statistics need two images a batch (PyTorch refuses one on
@@ -104,7 +104,7 @@ def build_parser():
                                help="one run of each framework per seed (default 0 1 2)")
     quality_study.add_argument("--epochs", type=arguments.POSITIVE_INT, default=2, help="epochs of every run (default 2)")
     quality_study.add_argument("--data", metavar="DIR", help="training and real images (default: the embedded digits)")
-    quality_study.add_argument("--fid-n", type=arguments.FID_IMAGES, default=scoring.DEFAULT_N, metavar="M",
+    quality_study.add_argument("--fid-n", type=arguments.FID_IMAGES, default=FID_N, metavar="M",
                                help="images scored after each epoch (default %(default)s)")
     quality_study.add_argument("--batch-size", type=arguments.POSITIVE_INT,
                                help="images per step (default: the trainers')")

@@ -19,7 +19,6 @@ from .configs import get_config
 from .datasets import scan_images
 from .files import atomic_path
 
-DEFAULT_N = 1000
 GENERATE_BATCH = 100        # G's images a call; eval mode, so the split changes nothing
 
 
@@ -37,7 +36,7 @@ def epoch_scorer(args, config, data, out):
         return None
     if config.get("supervised"):
         raise ValueError("--fid-every scores G, which --supervised does not train")
-    n = DEFAULT_N if args.fid_n is None else args.fid_n
+    n = training.FID_N if args.fid_n is None else args.fid_n
     available = len(scan_images(data))
     if n > available:
         raise ValueError(f"--fid-n {n} is more than the {available:,} images of {data}: give --fid-n {available} or less")

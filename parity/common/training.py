@@ -35,6 +35,7 @@ SAMPLE_COUNT = 64            # images in a sample grid
 GRID_COLUMNS = 8
 SAMPLE_STREAM = 2**32 - 1    # the fixed noise's stream, never an epoch index
 FID_STREAM = 2**32 - 2       # the fixed noise of --fid-every's images
+FID_N = 1000                 # --fid-n's default: images --fid-every scores
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")   # what a train step returns
 CLASSIFIER_STATS = ("loss_class",)                        # ... and one of D alone (--supervised)
 # Settings that change what a run computes: a resumed run must have the same ones.
@@ -102,7 +103,7 @@ def build_parser(prog, devices, default_device):
                             "of --fid-n images against --data, into metrics.jsonl and fid.png (default: never)")
     train.add_argument("--fid-n", type=arguments.FID_IMAGES, metavar="M",
                        help="images --fid-every scores, from a fixed noise, against as many of --data "
-                            "(default 1000)")
+                            f"(default {FID_N})")
     train.add_argument("--mode", choices=("jit", "pynative"),
                        help="MindSpore only: compile the step with ms.jit (default) or run it eagerly "
                             "for debugging; PyTorch always runs eagerly and says so if given")
