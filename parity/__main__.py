@@ -5,14 +5,12 @@ import sys
 
 from parity.common import arguments, quality
 from parity.common.configs import MODELS
-from parity.common.training import run_command
+from parity.common.training import FID_N, run_command
 
 
 # BatchNorm's train-mode statistics need two images a batch (PyTorch refuses one on
 # BatchNorm1d), and the parity check compares them.
 BATCH = arguments.bounded(int, 2)
-# A covariance needs two images.
-FID_IMAGES = arguments.bounded(int, 2)
 
 
 def build_parser():
@@ -112,13 +110,33 @@ def build_parser():
                             "--epochs continues it (default %(default)s)")
     study.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown (default: none)")
 
+    quality_study = commands.add_parser("quality-study", help="train a model with several seeds in both frameworks, "
+                                                              "scored after every epoch (--fid-every 1): is "
+                                                              "MindSpore's G as good as PyTorch's? docs/quality_study.md")
+    quality_study.add_argument("--model", choices=sorted(MODELS), default="cnn_gan", help="the model (default cnn_gan)")
+    quality_study.add_argument("--seeds", type=arguments.SEED, nargs="+", default=[0, 1, 2],
+                               help="one run of each framework per seed (default 0 1 2)")
+    quality_study.add_argument("--epochs", type=arguments.POSITIVE_INT, default=2, help="epochs of every run (default 2)")
+    quality_study.add_argument("--data", metavar="DIR", help="training and real images (default: the embedded digits)")
+    quality_study.add_argument("--fid-n", type=arguments.FID_IMAGES, default=FID_N, metavar="M",
+                               help="images scored after each epoch (default %(default)s)")
+    quality_study.add_argument("--batch-size", type=arguments.POSITIVE_INT,
+                               help="images per step (default: the trainers')")
+    quality_study.add_argument("--frameworks", nargs="+", choices=("ms_gan", "torch_gan"),
+                               default=["ms_gan", "torch_gan"], help="the trainers to run (default both)")
+    quality_study.add_argument("--out", metavar="DIR", default="runs/quality_study",
+                               help="one folder a run; a finished run is not trained again, and a longer --epochs "
+                                    "continues it (default %(default)s)")
+    quality_study.add_argument("--markdown", metavar="PATH", help="also write the tables as Markdown (default: none)")
+    quality_study.add_argument("--plot", metavar="PATH", help="also plot every run's score per epoch (PNG; default: none)")
+
     fid = commands.add_parser("fid", help="FID of generated images against real ones (the standard Inception "
                                           "features, or a digit classifier's), docs/fid.md")
     fid.add_argument("real", metavar="REAL", help="folder of real images (searched recursively)")
     fid.add_argument("fake", metavar="FAKE",
                      help="folder of images; a .npy of float (N, C, H, W) images in [-1, 1]; or a generator "
                           "checkpoint of either framework (.ckpt, .pt, .pth), which draws --n images")
-    fid.add_argument("--n", type=FID_IMAGES, default=10000,
+    fid.add_argument("--n", type=arguments.FID_IMAGES, default=10000,
                      help="images of each side; a larger folder gives a fixed choice of them (default 10000)")
     fid.add_argument("--batch-size", type=arguments.POSITIVE_INT, default=100,
                      help="images a forward pass (default 100)")
@@ -149,8 +167,9 @@ def build_parser():
 # command -> module with main(args) -> exit code; imported only when its command runs,
 # since each imports both frameworks.
 MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "parity.trajectory",
-           "bench": "parity.bench", "sgan-study": "parity.sgan_study", "fid": "parity.fid",
-           "digit-classifier": "parity.digit_classifier", "bench-workers": "parity.bench_workers"}
+           "bench": "parity.bench", "sgan-study": "parity.sgan_study", "quality-study": "parity.quality_study",
+           "fid": "parity.fid", "digit-classifier": "parity.digit_classifier",
+           "bench-workers": "parity.bench_workers"}
 
 
 def main(argv=None):

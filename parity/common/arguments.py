@@ -33,3 +33,4 @@ COUNT = bounded(int, 0)                       # 0 allowed: workers, "never" for 
 SEED = bounded(int, 0)                        # numpy's seeds are non-negative
 LEARNING_RATE = bounded(float, above=0)
 BETA = bounded(float, 0, below=1)             # Adam's beta1
+FID_IMAGES = bounded(int, 2)                  # a covariance needs two images

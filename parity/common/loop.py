@@ -21,9 +21,10 @@ parity/common/training.py's `Run`). What is framework-specific comes from `backe
 A step's real images are the backend's tensors; its noise is drawn here, in numpy, from
 (seed, epoch, step), so both frameworks see the same values. In a data-parallel job
 (parity/common/distributed.py) each worker computes its part of every step, the metrics
-are the workers' mean, and rank 0 alone writes the run's folder.
+are the workers' mean, and rank 0 alone writes the run's folder (and, with --fid-every,
+scores G: parity/common/scoring.py).
 """
-from . import distributed, training
+from . import distributed, scoring, training
 from .configs import get_config
 from .datasets import scan_images
 
@@ -50,6 +51,7 @@ def train(args, backend):
                                  training.train_model(args, run, backend.checkpoint.stored_config))
     model = get_config(config["model"])
     distributed.check_split(config["batch_size"], len(scan_images(data)), world, bool(model.num_classes))
+    scorer = scoring.epoch_scorer(args, config, data, run.out)     # --fid-every, or None
     step = backend.train_step(config)
     start = 0
     if args.resume:
@@ -72,6 +74,8 @@ def train(args, backend):
             if config.get("supervised"):
                 run.save_metrics()      # G does not train
             else:
+                if scorer:
+                    scorer.after_epoch(epoch + 1, run, lambda noise: backend.generate(step.generator, noise))
                 run.save_samples(epoch + 1, backend.generate(step.generator, fixed_noise))
             backend.checkpoint.save_training_checkpoint(run.checkpoint_path(epoch + 1), step, epoch + 1, config)
             run.save_plots(epoch + 1)

@@ -5,8 +5,10 @@ A run's folder (`--out`):
     checkpoints/epoch_001.ckpt (.pt)   G, D, both Adam states, the epoch and the config,
                                        after every epoch (parity/common/checkpoints.py)
     samples/epoch_001.png              G on the run's fixed noise, after every epoch
-    metrics.jsonl                      one line per step: losses, D(x), D(G(z))
+    metrics.jsonl                      one line per step: losses, D(x), D(G(z)); with --fid-every,
+                                       one line per scored epoch: its FID (parity/common/scoring.py)
     losses.png                         both losses over the iterations
+    fid.png, fid_stats/                with --fid-every: the FID per epoch, the real images' statistics
     progress.gif                       the sample grids, one frame per epoch
 Every file is written whole to a temporary name and then renamed (files.atomic_path).
 
@@ -32,6 +34,8 @@ from .files import atomic_path, write_text_atomic
 SAMPLE_COUNT = 64            # images in a sample grid
 GRID_COLUMNS = 8
 SAMPLE_STREAM = 2**32 - 1    # the fixed noise's stream, never an epoch index
+FID_STREAM = 2**32 - 2       # the fixed noise of --fid-every's images
+FID_N = 1000                 # --fid-n's default: images --fid-every scores
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")   # what a train step returns
 CLASSIFIER_STATS = ("loss_class",)                        # ... and one of D alone (--supervised)
 # Settings that change what a run computes: a resumed run must have the same ones.
@@ -94,6 +98,12 @@ def build_parser(prog, devices, default_device):
                        help="turn the model's dropout layers off (cnn_gan, dcgan_mnist, sgan): the frameworks "
                             "draw dropout masks from different RNGs, so only then do their runs compute the "
                             "same steps (default: dropout on, as in the tutorials)")
+    train.add_argument("--fid-every", type=arguments.POSITIVE_INT, metavar="N",
+                       help="score G every N epochs: digit FID (1-channel models) or Inception FID (3-channel) "
+                            "of --fid-n images against --data, into metrics.jsonl and fid.png (default: never)")
+    train.add_argument("--fid-n", type=arguments.FID_IMAGES, metavar="M",
+                       help="images --fid-every scores, from a fixed noise, against as many of --data "
+                            f"(default {FID_N})")
     train.add_argument("--mode", choices=("jit", "pynative"),
                        help="MindSpore only: compile the step with ms.jit (default) or run it eagerly "
                             "for debugging; PyTorch always runs eagerly and says so if given")
@@ -215,10 +225,10 @@ def step_noise(seed, epoch, step, batch, noise_shape):
     return rng.standard_normal((batch, *noise_shape), dtype=np.float32)
 
 
-def sample_noise(seed, n, noise_shape):
-    """The fixed noise of the sample grids: the same for the whole run, across resumes,
-    and in both frameworks."""
-    rng = np.random.default_rng([seed, SAMPLE_STREAM])
+def sample_noise(seed, n, noise_shape, stream=SAMPLE_STREAM):
+    """The fixed noise of the sample grids (of --fid-every with FID_STREAM): the same for
+    the whole run, across resumes, and in both frameworks."""
+    rng = np.random.default_rng([seed, stream])
     return rng.standard_normal((n, *noise_shape), dtype=np.float32)
 
 
@@ -317,7 +327,7 @@ class Run:
 
     def previous_files(self):
         """The files of this layout that a run (of either framework) left in the folder."""
-        found = [self.out / name for name in ("metrics.jsonl", "losses.png", "progress.gif")]
+        found = [self.out / name for name in ("metrics.jsonl", "losses.png", "fid.png", "progress.gif")]
         found = [path for path in found if path.exists()]
         found += sorted((self.out / "samples").glob("epoch_*.png"))
         found += sorted((self.out / "checkpoints").glob("epoch_*"))    # last: the latest is named
@@ -413,8 +423,9 @@ class Run:
 
     def save_plots(self, epoch):
         """losses.png and progress.gif, up to epoch `epoch` (1-based)."""
-        if self.records:
-            save_loss_plot(self.records, self.out / "losses.png")
+        steps = [r for r in self.records if "step" in r]     # not --fid-every's records
+        if steps:
+            save_loss_plot(steps, self.out / "losses.png")
         frames = [self.sample_path(e) for e in range(1, epoch + 1) if self.sample_path(e).exists()]
         if frames:
             save_gif(frames, self.out / "progress.gif")
