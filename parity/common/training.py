@@ -195,14 +195,6 @@ def labelled_plan(data, config):
     return paths, LabelledPlan(labels, config["batch_size"], config["seed"], labelled, config["supervised"])
 
 
-def config_to_json(config):
-    return json.dumps(config, sort_keys=True)
-
-
-def config_from_json(text):
-    return json.loads(text)
-
-
 def check_resumable(stored, config, path):
     """Raise unless a run with `config` may continue from a checkpoint made with `stored`."""
     changed = [f"--{k.replace('_', '-')} {stored.get(k)!r} -> {config.get(k)!r}"
