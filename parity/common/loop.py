@@ -50,7 +50,8 @@ def train(args, backend):
     config = training.run_config(args, backend.framework, data,
                                  training.train_model(args, run, backend.checkpoint.stored_config))
     model = get_config(config["model"])
-    distributed.check_split(config["batch_size"], len(scan_images(data)), world, bool(model.num_classes))
+    if world.size > 1:      # the data pipelines scan the folder themselves; count it here only for a split
+        distributed.check_split(config["batch_size"], len(scan_images(data)), world, bool(model.num_classes))
     scorer = scoring.epoch_scorer(args, config, data, run.out)     # --fid-every, or None
     step = backend.train_step(config)
     start = 0
