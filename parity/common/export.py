@@ -146,7 +146,7 @@ def check_request(fmt, out, force, formats, framework):
                          + ("; MINDIR is MindSpore's format: python -m ms_gan export reads this checkpoint too"
                             if fmt == MINDIR else ""))
     if out.suffix.lower() != SUFFIX[fmt]:
-        raise ValueError(f"--out {out}: a {FORMAT_NAME[fmt]} file's name ends in {SUFFIX[fmt]}")
+        raise ValueError(f"--out {out}: --format {fmt} writes a file ending in {SUFFIX[fmt]}")
     if out.is_dir():
         raise ValueError(f"--out {out} is a folder; give the file to write")
     if out.exists() and not force:
