@@ -62,7 +62,11 @@ def build_parser():
     export_check = commands.add_parser("export-check", help="export a model's networks from both frameworks "
                                                             "(MINDIR, ONNX) and compare every file with its network "
                                                             "and the two ONNX files with each other")
-    export_check.add_argument("model", choices=sorted(MODELS), help="the model")
+    export_check.add_argument("model", nargs="?", choices=sorted(MODELS),
+                              help="the model: its seeded weights, or the model of --checkpoint")
+    export_check.add_argument("--checkpoint", metavar="PATH",
+                              help="a checkpoint of either framework, training or weights-only, instead of "
+                                   "seeded weights (default: none)")
     export_check.add_argument("--seed", type=arguments.SEED, default=0, help="seed of weights and inputs (default 0)")
     export_check.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
     export_check.add_argument("--markdown", metavar="PATH",

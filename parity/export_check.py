@@ -1,5 +1,6 @@
-"""`python -m parity export-check MODEL`: every export of a model's two networks, checked
-on one set of weights (seeded, BatchNorm running statistics drawn off 0 and 1):
+"""`python -m parity export-check MODEL` / `--checkpoint PATH`: every export of a model's two
+networks, checked on one set of weights (seeded, BatchNorm running statistics drawn off 0
+and 1; or a checkpoint's, of either framework):
 
     MINDIR and ONNX from MindSpore (`ms_gan export`), each against the MindSpore network;
     ONNX from PyTorch (`torch_gan export`) of the checkpoint converted by `parity convert`,
@@ -18,7 +19,8 @@ import torch_gan.export
 from ms_gan.checkpoint import write_form
 from ms_gan.init import state_arrays
 from parity.common import export
-from parity.common.checkpoints import NETWORKS, SHORT, Checkpoint
+from parity.common.checkpoints import MINDSPORE, NETWORKS, SHORT, Checkpoint, framework_of
+from parity.common.configs import get_config
 from parity.common.export import MINDIR, ONNX, VERIFY_BATCH
 from parity.common.files import write_text_atomic
 from parity.common.report import format_markdown, format_table, write_json
@@ -30,40 +32,63 @@ def _named(checks, framework):
     return [replace(c, name=f"{c.name.split(' ', 1)[0]} {framework}: {c.name.split(' ', 1)[1]}") for c in checks]
 
 
-def export_checks(model, seed, folder):
-    """The Check rows of every export of `model`'s networks, files written in `folder`."""
-    export.require("onnx", "onnxruntime", "onnxscript")
+def seeded_files(model, seed, folder):
+    """A MindSpore training-layout checkpoint of `model`'s seeded networks (BatchNorm running
+    statistics drawn off 0 and 1), in `folder`."""
     twins = Twins(model, seed)
     twins.randomize_running_stats(seed + 2)
-    config = twins.config
+    path = folder / f"{model}.ckpt"
+    write_form(Checkpoint({part: state_arrays(net) for part, net in zip(NETWORKS, (twins.ms_g, twins.ms_d))},
+                          training=True, config={"model": model}, model=model), path)
+    return path
+
+
+def both_frameworks(checkpoint, model, folder):
+    """({"MindSpore": .ckpt, "PyTorch": .pt} of `checkpoint`, the other framework's converted
+    by `parity convert`; the networks it holds)."""
+    checkpoint = Path(checkpoint)
+    other = folder / f"converted{'.pt' if framework_of(checkpoint) == MINDSPORE else '.ckpt'}"
+    report = convert(checkpoint, other, model=model)
+    ms_file, torch_file = (checkpoint, other) if framework_of(checkpoint) == MINDSPORE else (other, checkpoint)
+    return {"MindSpore": ms_file, "PyTorch": torch_file}, report.networks
+
+
+def export_checks(checkpoint, model, seed, folder):
+    """(model, the Check rows of every export of every network of a checkpoint of either
+    framework); files written in `folder`."""
+    export.require("onnx", "onnxruntime", "onnxscript")
+    files, parts = both_frameworks(checkpoint, model, folder)
     checks = []
-    for part, ms_net in zip(NETWORKS, (twins.ms_g, twins.ms_d)):
-        ms_file, torch_file = folder / f"{part}.ckpt", folder / f"{part}.pt"
-        write_form(Checkpoint({part: state_arrays(ms_net)}, model=model), ms_file)
-        convert(ms_file, torch_file, model=model)
-        files = {}
-        for twin, checkpoint, fmt, batch in ((ms_gan.export.TWIN, ms_file, MINDIR, None),
-                                             (ms_gan.export.TWIN, ms_file, ONNX, VERIFY_BATCH),
-                                             (torch_gan.export.TWIN, torch_file, ONNX, None)):
-            out = folder / f"{part}-{twin.framework.split()[0]}{export.SUFFIX[fmt]}"
-            result = export.export_checkpoint(twin, checkpoint, part, fmt, out, batch, model, seed)
-            checks += _named(result.checks, twin.framework.split()[0])
-            files[twin.framework.split()[0], fmt] = out
-        x = export.verify_inputs(config, part, VERIFY_BATCH, seed)
-        checks += export.compare_outputs(f"{SHORT[part]} ONNX MindSpore vs PyTorch:", export.output_names(config, part),
-                                         export.run_onnx(files["MindSpore", ONNX], x),
-                                         export.run_onnx(files["PyTorch", ONNX], x))
-    return checks
+    for part in parts:
+        onnx_files = {}
+        for twin, fmt, batch in ((ms_gan.export.TWIN, MINDIR, None), (ms_gan.export.TWIN, ONNX, VERIFY_BATCH),
+                                 (torch_gan.export.TWIN, ONNX, None)):
+            name = twin.framework.split()[0]
+            out = folder / f"{part}-{name}{export.SUFFIX[fmt]}"
+            result = export.export_checkpoint(twin, files[name], part, fmt, out, batch, model, seed)
+            checks += _named(result.checks, name)
+            onnx_files[name] = out
+            model = result.model
+        x = export.verify_inputs(get_config(model), part, VERIFY_BATCH, seed)
+        checks += export.compare_outputs(f"{SHORT[part]} ONNX MindSpore vs PyTorch:",
+                                         export.output_names(get_config(model), part),
+                                         export.run_onnx(onnx_files["MindSpore"], x),
+                                         export.run_onnx(onnx_files["PyTorch"], x))
+    return model, checks
 
 
 def main(args):
+    if args.model is None and args.checkpoint is None:
+        raise ValueError("export-check: give a MODEL (its seeded weights) or --checkpoint PATH")
     with tempfile.TemporaryDirectory(prefix="export-check-") as folder:
-        checks = export_checks(args.model, args.seed, Path(folder))
-    title = f"export check: {args.model}, seed {args.seed}"
+        folder = Path(folder)
+        checkpoint = args.checkpoint or seeded_files(args.model, args.seed, folder)
+        model, checks = export_checks(checkpoint, args.model, args.seed, folder)
+    title = f"export check: {model} from {args.checkpoint or f'seeded weights (seed {args.seed})'}, inputs seed {args.seed}"
     print(title)
     print(format_table(checks))
     if args.json:
-        write_json(args.json, args.model, "CPU", checks, seed=args.seed)
+        write_json(args.json, model, "CPU", checks, seed=args.seed, checkpoint=args.checkpoint)
     if args.markdown:
         write_text_atomic(args.markdown, format_markdown(title, checks))
     return 0 if all(c.passed for c in checks) else 1
