@@ -227,6 +227,15 @@ def test_both_frameworks_files_agree(model, capsys):
     assert table.splitlines()[-1].startswith("all ") and table.splitlines()[-1].endswith(" checks passed")
 
 
+@pytest.mark.slow
+def test_export_check_takes_a_checkpoint_of_either_framework(tmp_path, capsys):
+    checkpoint = training_checkpoint("gan_bn", tmp_path / "run.pt")
+    assert parity.__main__.main(["export-check", "--checkpoint", str(checkpoint)]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith(f"export check: gan_bn from {checkpoint}, inputs seed 0\n")
+    assert "D ONNX MindSpore vs PyTorch: probability, batch 4 " in table and "all 12 checks passed" in table
+
+
 # ---------------------------------------------------------------- the README's script
 
 
