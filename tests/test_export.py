@@ -9,7 +9,7 @@ import mindspore as ms
 import numpy as np
 import onnxruntime
 import pytest
-from mindspore import nn, ops
+from mindspore import nn
 
 import ms_gan.export
 import ms_gan.models

@@ -15,7 +15,6 @@ import torch
 from parity.common import export
 from parity.common.export import ONNX
 from torch_gan.checkpoint import load_network
-from torch_gan.device import use_device
 
 # torch.export specialises a dimension of size 1: the example of a file of any batch size has 2.
 DYNAMIC_EXAMPLE_BATCH = 2
@@ -63,5 +62,4 @@ TWIN = export.ExportTwin(
 
 
 def main(args):
-    use_device("cpu")
-    return export.main(args, TWIN)
+    return export.main(args, TWIN)     # on the CPU, where the network loads
