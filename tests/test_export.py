@@ -111,6 +111,9 @@ def test_the_upsample_form_copies_each_pixel_to_its_block():
 def check_file(path, fmt, part, model, batch, input_name):
     """The file's input takes `batch` (any when None) and its outputs are named as the twins'."""
     if fmt == MINDIR:
+        x = export.verify_inputs(MODELS[model], part, batch or 2, 1)
+        outputs = ms_gan.export.run_exported(path, MINDIR, x)
+        assert [o.shape[0] for o in outputs] == [len(x)] * len(export.output_names(MODELS[model], part))
         return
     session = onnxruntime.InferenceSession(str(path))
     (given,) = session.get_inputs()
@@ -192,6 +195,7 @@ def test_no_verify_skips_the_check(tmp_path, capsys):
                                                    "--format", "mindir", "--out", str(tmp_path / "d.mindir"),
                                                    "--no-verify"], capsys)
     assert code == 0 and "checks passed" not in stdout and stdout.strip().endswith("not verified (--no-verify)")
+    check_file(tmp_path / "d.mindir", MINDIR, DISCRIMINATOR, "gan", None, "image")
 
 
 @pytest.mark.slow
