@@ -67,7 +67,8 @@ def export_checks(checkpoint, model, seed, folder):
             out = folder / f"{part}-{name}{export.SUFFIX[fmt]}"
             result = export.export_checkpoint(twin, files[name], part, fmt, out, batch, model, seed)
             checks += _named(result.checks, name)
-            onnx_files[name] = out
+            if fmt == ONNX:
+                onnx_files[name] = out
             model = result.model
         x = export.verify_inputs(get_config(model), part, VERIFY_BATCH, seed)
         checks += export.compare_outputs(f"{SHORT[part]} ONNX MindSpore vs PyTorch:",
