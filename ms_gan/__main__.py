@@ -1,4 +1,4 @@
-"""python -m ms_gan train|generate|evaluate ...: see `python -m ms_gan COMMAND --help`."""
+"""python -m ms_gan train|generate|evaluate|export ...: see `python -m ms_gan COMMAND --help`."""
 import sys
 
 from ms_gan.device import DEVICES
@@ -11,6 +11,8 @@ def main(argv=None):
         from ms_gan.train import train as command
     elif args.command == "generate":
         from ms_gan.generate import main as command
+    elif args.command == "export":
+        from ms_gan.export import main as command
     else:
         from ms_gan.evaluate import main as command
     return run_command(command, args)

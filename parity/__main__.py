@@ -59,6 +59,19 @@ def build_parser():
     convert.add_argument("--force", action="store_true", help="overwrite an existing DST")
     convert.add_argument("--strict", action="store_true", help="refuse weights holding NaN or Inf")
 
+    export_check = commands.add_parser("export-check", help="export a model's networks from both frameworks "
+                                                            "(MINDIR, ONNX) and compare every file with its network "
+                                                            "and the two ONNX files with each other")
+    export_check.add_argument("model", nargs="?", choices=sorted(MODELS),
+                              help="the model: its seeded weights, or the model of --checkpoint")
+    export_check.add_argument("--checkpoint", metavar="PATH",
+                              help="a checkpoint of either framework, training or weights-only, instead of "
+                                   "seeded weights (default: none)")
+    export_check.add_argument("--seed", type=arguments.SEED, default=0, help="seed of weights and inputs (default 0)")
+    export_check.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
+    export_check.add_argument("--markdown", metavar="PATH",
+                              help="also write the result as a Markdown table (default: none)")
+
     bench = commands.add_parser("bench", help="train-step, generator, data-pipeline and command throughput "
                                               "of both frameworks, side by side")
     bench.add_argument("--model", nargs="+", default=["dcgan"], metavar="MODEL",
@@ -169,7 +182,7 @@ def build_parser():
 MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "parity.trajectory",
            "bench": "parity.bench", "sgan-study": "parity.sgan_study", "quality-study": "parity.quality_study",
            "fid": "parity.fid", "digit-classifier": "parity.digit_classifier",
-           "bench-workers": "parity.bench_workers"}
+           "bench-workers": "parity.bench_workers", "export-check": "parity.export_check"}
 
 
 def main(argv=None):

@@ -39,6 +39,8 @@ BAD = [
     ("generate --checkpoint none.ckpt", "--seed", "-1", "an integer >= 0"),
     ("evaluate --checkpoint none.ckpt --data none", "--batch-size", "0", "an integer >= 1"),
     ("evaluate --checkpoint none.ckpt --data none", "--workers", "-2", "an integer >= 0"),
+    ("export --checkpoint none.ckpt --format onnx --out g.onnx", "--batch", "0", "an integer >= 1"),
+    ("export --checkpoint none.ckpt --format onnx --out g.onnx", "--seed", "-1", "an integer >= 0"),
 ]
 PARITY_BAD = [
     ("check dcgan --json x.json", "--batch", "1", "an integer >= 2"),

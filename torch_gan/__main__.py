@@ -1,4 +1,4 @@
-"""python -m torch_gan train|generate|evaluate ...: see `python -m torch_gan COMMAND --help`."""
+"""python -m torch_gan train|generate|evaluate|export ...: see `python -m torch_gan COMMAND --help`."""
 import sys
 
 from parity.common.training import build_parser, run_command
@@ -11,6 +11,8 @@ def main(argv=None):
         from torch_gan.train import train as command
     elif args.command == "generate":
         from torch_gan.generate import main as command
+    elif args.command == "export":
+        from torch_gan.export import main as command
     else:
         from torch_gan.evaluate import main as command
     return run_command(command, args)

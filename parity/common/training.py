@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import arguments
+from . import arguments, export
 from .checkpoints import config_model
 from .configs import MODELS
 from .distributed import rank_label
@@ -119,6 +119,8 @@ def build_parser(prog, devices, default_device):
                           help="noise seed (default 0); a run's seed gives its sample grids' noise")
     generate.add_argument("--model", choices=models, help=f"the model ({from_file})")
     generate.add_argument("--device", default=default_device, help=device_help)
+
+    export.add_parser(commands, models, from_file)
 
     classified = sorted(name for name, config in MODELS.items() if config.num_classes)
     evaluate = commands.add_parser("evaluate", help="class accuracy of a model with a class head "
