@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from ms_gan.models.layers import Kernel
+from parity.common.layer_rules import translate
 from parity.common.names import torch_to_ms_names
-from parity.report import Check, compare
+from parity.report import Check, close, compare
 from parity.twins import GRAD_TOL, MS_KINKS, OUTPUT_TOL, TORCH_KINKS, Twins, kink_crossings, redrawn, to_numpy
 
 KINKS = MS_KINKS + TORCH_KINKS   # parity/twins.py: why rounding there is not a port error
@@ -110,36 +111,32 @@ def trace(net, inputs):
     return record
 
 
-def close(name, a, b, atol, rtol):
-    """compare() with allclose's rule on the largest values: max |a - b| <= atol + rtol max |b|."""
-    if a is None or b is None:
-        return Check(name, float("inf"), float("inf"), atol, "abs", a is None and b is None)
-    scale = float(np.abs(b).max()) if np.size(b) and np.isfinite(b).all() else 0.0
-    return compare(name, a, b, atol + rtol * scale)
-
-
-def compare_traces(ms_trace, torch_trace, atol, rtol, prefix=""):
+def compare_traces(ms_trace, torch_trace, atol, rtol, prefix="", mapping=None):
     """Check rows in the order a difference would appear: forward (output, then running
-    statistics) in call order, then backward from the loss back."""
+    statistics) in call order, then backward from the loss back. A MindSpore layer pairs
+    with the PyTorch layer at its path, after `mapping` (layer_rules.translate)."""
     forward, backward = [], []
     for name in ms_trace.order:
         label = f"{prefix}{name or '(model)'} ({ms_trace.kinds[name]})"
-        if name not in torch_trace.outputs:
+        other = translate(name, mapping) if name else name
+        if other not in torch_trace.outputs:
             forward.append(Check(f"{label}: not called in PyTorch", float("inf"), float("inf"), atol, "abs", False))
             continue
-        forward.append(close(f"{label} forward", ms_trace.outputs[name], torch_trace.outputs[name], atol, rtol))
-        ms_state, torch_state = ms_trace.states[name], torch_trace.states[name]
-        for stat in sorted(set(ms_state) | set(torch_state)):
+        forward.append(close(f"{label} forward", ms_trace.outputs[name], torch_trace.outputs[other], atol, rtol))
+        ms_state, torch_state = ms_trace.states[name], torch_trace.states[other]
+        for stat in sorted(set(ms_state) & set(torch_state)):   # one side's alone: layer_rules' ms_only
             forward.append(close(f"{label} {stat}", ms_state.get(stat), torch_state.get(stat), atol, rtol))
-        backward.append(close(f"{label} backward", ms_trace.grads.get(name), torch_trace.grads.get(name), atol, rtol))
+        backward.append(close(f"{label} backward", ms_trace.grads.get(name), torch_trace.grads.get(other), atol, rtol))
     return forward + backward[::-1]
 
 
-def compare_layers(ms_net, torch_net, inputs, atol, rtol, prefix=""):
+def compare_layers(ms_net, torch_net, inputs, atol, rtol, prefix="", mapping=None):
     """(checks, kink crossings) of every layer of two twin networks on the same inputs."""
     inputs = tuple(np.asarray(x) for x in (inputs if isinstance(inputs, (tuple, list)) else (inputs,)))
     ms_trace, torch_trace = trace(ms_net, inputs), trace(torch_net, inputs)
-    return compare_traces(ms_trace, torch_trace, atol, rtol, prefix), kink_crossings(ms_trace.inputs, torch_trace.inputs)
+    crossings = kink_crossings(ms_trace.inputs, {name: torch_trace.inputs.get(translate(name, mapping) if name else name)
+                                                 for name in ms_trace.inputs})
+    return compare_traces(ms_trace, torch_trace, atol, rtol, prefix, mapping), crossings
 
 
 def first_diverging(checks):
