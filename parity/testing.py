@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 import torch
 
+from parity.common.layer_rules import inserted_axis
 from parity.layers import close, compare_layers, projected_loss, describe, first_diverging
 from parity.pairing import assert_same_settings, copy_weights, parameter_pairs, setting_mismatches  # noqa: F401
 from parity.report import format_table
@@ -69,6 +70,8 @@ def parity_checks(ms_model, torch_model, inputs, atol=1e-5, rtol=1e-4, mapping=N
     pairs = parameter_pairs(ms_model, torch_model, mapping, rules)
     ms_out, ms_grads = _outputs_and_grads(ms_model, inputs)
     torch_out, torch_grads = _outputs_and_grads(torch_model, inputs, {t: m for m, t in pairs.items() if t})
+    torch_grads = {n: g.reshape(ms_grads[n].shape) if n in ms_grads and ms_grads[n].shape == inserted_axis(g.shape)
+                   else g for n, g in torch_grads.items()}       # the Conv1d family's kernel layout
     checks = [close(f"output {i}", a, b, atol, rtol) for i, (a, b) in enumerate(zip(ms_out, torch_out))]
     if len(ms_out) != len(torch_out):
         checks.append(close(f"{len(ms_out)} outputs against {len(torch_out)}", None, [], atol, rtol))

@@ -121,8 +121,9 @@ def _conv_settings(transpose=False):
 
 
 def _ms_momentum(layer):
-    """MindSpore's BatchNorm keeps 1 - momentum (PyTorch's convention) in `momentum`."""
-    return 1.0 - layer.momentum
+    """MindSpore's momentum, shown with PyTorch's equivalent: MindSpore's BatchNorm keeps
+    1 - momentum (PyTorch's convention) in `momentum`."""
+    return f"{1.0 - layer.momentum:g} (PyTorch's {layer.momentum:g})"
 
 
 def _ms_batch_statistics(layer):

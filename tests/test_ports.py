@@ -1,0 +1,86 @@
+"""parity.testing on a zoo of small ports (tests/ports/): every standard layer pairs by
+its class's rule, each faithful port passes in train and eval mode at the default
+tolerances, and each common porting mistake is refused naming the layer and the setting
+in both frameworks' terms, before any number is compared."""
+import numpy as np
+import pytest
+
+from parity.common.layer_rules import UnmatchedNames
+from parity.pairing import SettingsDiffer, copy_weights, parameter_pairs
+from parity.testing import assert_parity, parity_pair  # noqa: F401  (parity_pair: a fixture)
+from ports import ms_zoo, torch_zoo
+
+
+def _encoder(pair):
+    return pair.inputs((2, 5, 16))
+
+
+def _unet(pair):
+    return pair.inputs((2, 4, 8, 8))
+
+
+def _tagger(pair):
+    return pair.tokens((3, 7), 20)
+
+
+def _style(pair):
+    return pair.inputs((2, 3, 8, 8))
+
+
+def _audio(pair):
+    return pair.inputs((4, 1, 32))
+
+
+# port -> (MindSpore keyword arguments of the faithful port, its inputs). Dropout's masks
+# come from each framework's own RNG: the encoder is compared with p=0 in train mode and
+# with p=0.1 in eval mode, where dropout is the identity in both.
+ZOO = {"EncoderBlock": _encoder, "UNetBlock": _unet, "Tagger": _tagger, "StyleBlock": _style,
+       "AudioBlock": _audio}
+
+
+def _twins(name, train, **mistakes):
+    kwargs = {"dropout": 0.0} if name == "EncoderBlock" and train else {}
+    return getattr(ms_zoo, name)(**kwargs, **mistakes), getattr(torch_zoo, name)(**kwargs)
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_a_faithful_port_passes(parity_pair, name, train):
+    pair = parity_pair(*_twins(name, train))
+    checks = pair.assert_parity(ZOO[name](pair), train=train)
+    assert all(c.passed for c in checks) and len(checks) > 1
+
+
+# mistake -> (port, the MindSpore port's wrong keyword arguments, the refusal's lines)
+MISTAKES = {
+    "LayerNorm epsilon left at MindSpore's default": (
+        "EncoderBlock", {"epsilon": 1e-7}, ("norm1 (LayerNorm): MindSpore epsilon 1e-07, PyTorch eps 1e-05",
+                                         "norm2 (LayerNorm): MindSpore epsilon 1e-07, PyTorch eps 1e-05")),
+    "GELU approximate left at MindSpore's default": (
+        "EncoderBlock", {"approximate": True}, "mlp.1 (GELU): MindSpore approximate tanh, PyTorch approximate none"),
+    "dropout keep_prob given PyTorch's p": (
+        "EncoderBlock", {"keep_prob": 0.1}, "attn_drop (Dropout): MindSpore p/keep_prob keep_prob 0.1, PyTorch p 0.1"),
+    "BatchNorm momentum written PyTorch's way": (
+        "AudioBlock", {"momentum": 0.1}, "bn (BatchNorm1d): MindSpore momentum 0.1 (PyTorch's 0.9), PyTorch momentum 0.1"),
+    "LeakyReLU slope": (
+        "AudioBlock", {"slope": 0.01}, "act (LeakyReLU): MindSpore alpha 0.01, PyTorch negative_slope 0.2"),
+    "Conv1d stride": ("AudioBlock", {"stride": 1}, "conv (Conv1d): MindSpore stride (1,), PyTorch stride (2,)"),
+    "Conv2d padding": ("UNetBlock", {"pad_mode": "valid"},
+                       "down.0 (Conv2d): MindSpore pad_mode/padding pad_mode 'valid', PyTorch padding (1, 1)"),
+    "GroupNorm epsilon": ("UNetBlock", {"eps": 1e-6}, ("down.1 (GroupNorm): MindSpore eps 1e-06, PyTorch eps 1e-05",
+                                                      "up.2 (GroupNorm): MindSpore eps 1e-06, PyTorch eps 1e-05")),
+    "InstanceNorm (as GroupNorm) epsilon": (
+        "StyleBlock", {"eps": 1e-3}, "norm (GroupNorm): MindSpore eps 0.001, PyTorch eps 1e-05"),
+    "LSTM one-directional": ("Tagger", {"bidirectional": False},
+                             "lstm (LSTM): MindSpore bidirectional False, PyTorch bidirectional True"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKES))
+def test_a_wrong_setting_is_named_before_the_numbers(mistake):
+    name, wrong, lines = MISTAKES[mistake]
+    ms_model, torch_model = _twins(name, False, **wrong)
+    with pytest.raises(SettingsDiffer) as refused:
+        assert_parity(ms_model, torch_model, np.zeros((1,), np.float32))   # no number is compared
+    lines = (lines,) if isinstance(lines, str) else lines
+    assert str(refused.value).splitlines() == ["the twins' layers are set differently:"] + [f"  {x}" for x in lines]
