@@ -63,9 +63,16 @@ def cotangent(shape, index=0):
     return np.random.default_rng([index, *shape]).standard_normal(shape, dtype=np.float32)
 
 
+def flat_outputs(out):
+    """A model's outputs as a flat list: an LSTM's (output, (h, c)) is [output, h, c]."""
+    if isinstance(out, (tuple, list)):
+        return [leaf for o in out for leaf in flat_outputs(o)]
+    return [out]
+
+
 def projected_loss(out, tensor):
     """sum(output * v) over every output; `tensor` makes a framework tensor of numpy v."""
-    outs = out if isinstance(out, (tuple, list)) else (out,)
+    outs = flat_outputs(out)
     return sum((o * tensor(cotangent(tuple(o.shape), i))).sum() for i, o in enumerate(outs))
 
 
@@ -95,13 +102,17 @@ def trace(net, inputs):
     if isinstance(net, ms.nn.Cell):
         handles += [layer.register_backward_hook(backward_hook(name)) for name, layer in named]
         tensors = [ms.Tensor(x) for x in inputs]
-        run = lambda: ms.grad(lambda *xs: projected_loss(net(*xs), ms.Tensor), tuple(range(len(tensors))))(*tensors)
+        floats = tuple(i for i, x in enumerate(inputs) if x.dtype.kind == "f")
+        # only token ids in (an Embedding's): the backward runs for the parameters' gradients
+        weights = None if floats else net.trainable_params()
+        run = lambda: ms.grad(lambda *xs: projected_loss(net(*xs), ms.Tensor), floats or None, weights)(*tensors)
     else:
         handles += [layer.register_full_backward_hook(backward_hook(name)) for name, layer in named]
         device = next(net.parameters(), torch.empty(0)).device
         tensors = [torch.from_numpy(x).to(device).requires_grad_(x.dtype.kind == "f") for x in inputs]
         run = lambda: torch.autograd.grad(projected_loss(net(*tensors), lambda v: torch.from_numpy(v).to(device)),
-                                          [t for t in tensors if t.requires_grad])
+                                          [t for t in tensors if t.requires_grad]
+                                          or [p for p in net.parameters() if p.requires_grad])
     try:
         run()
     finally:

@@ -29,7 +29,7 @@ import pytest
 import torch
 
 from parity.common.layer_rules import inserted_axis
-from parity.layers import close, compare_layers, projected_loss, describe, first_diverging
+from parity.layers import close, compare_layers, describe, first_diverging, flat_outputs, projected_loss
 from parity.pairing import assert_same_settings, copy_weights, parameter_pairs, setting_mismatches  # noqa: F401
 from parity.report import format_table
 
@@ -43,6 +43,8 @@ def _outputs_and_grads(model, inputs, ms_names=None):
     `ms_names` is {PyTorch name: MindSpore name} for a PyTorch model."""
     if isinstance(model, ms.nn.Cell):
         names = [n for n, p in model.parameters_and_names() if p.requires_grad]
+        if not names:                   # a layer without parameters: its output alone
+            return [o.asnumpy() for o in _outs(model(*[ms.Tensor(x) for x in inputs]))], {}
 
         def loss_and_output(*xs):
             out = model(*xs)
@@ -54,6 +56,8 @@ def _outputs_and_grads(model, inputs, ms_names=None):
     device = next(model.parameters(), torch.empty(0)).device
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     out = model(*[torch.from_numpy(x).to(device) for x in inputs])
+    if not named:
+        return [o.detach().cpu().numpy() for o in _outs(out)], {}
     grads = torch.autograd.grad(projected_loss(out, lambda v: torch.from_numpy(v).to(device)), [p for _, p in named],
                                 allow_unused=True, materialize_grads=True)
     return ([o.detach().cpu().numpy() for o in _outs(out)],
@@ -61,7 +65,7 @@ def _outputs_and_grads(model, inputs, ms_names=None):
 
 
 def _outs(out):
-    return out if isinstance(out, (tuple, list)) else (out,)
+    return flat_outputs(out)
 
 
 def parity_checks(ms_model, torch_model, inputs, atol=1e-5, rtol=1e-4, mapping=None, rules=()):

@@ -161,7 +161,9 @@ def _ms_dropout_shown(layer):
 
 
 def _normalized_axes(layer):
-    return -layer.begin_norm_axis if layer.begin_norm_axis < 0 else f"from axis {layer.begin_norm_axis}"
+    """How many trailing axes MindSpore's LayerNorm normalises: -begin_norm_axis, or (a
+    positive axis, which depends on the input's rank) its normalized_shape's length."""
+    return -layer.begin_norm_axis if layer.begin_norm_axis < 0 else len(layer.normalized_shape)
 
 
 def _upsample_scale(value):
@@ -334,7 +336,7 @@ def pair_parameters(ms_layers, torch_layers, ms_params, torch_params, mapping=No
 
 def _nearest(name, candidates):
     near = difflib.get_close_matches(name, candidates, n=2, cutoff=0.4)
-    return f"{name} (nearest: {', '.join(near)})" if near else name
+    return f"nearest {', '.join(near)}" if near else "nothing near"
 
 
 def _check_names(pairs, torch_params, dropped_torch):
@@ -346,11 +348,11 @@ def _check_names(pairs, torch_params, dropped_torch):
     lines = []
     if ms_left:
         lines.append(f"the PyTorch model has nothing for MindSpore's {ms_left}:")
-        lines += [f"  {_nearest(pairs[n], torch_left)}  <- MindSpore {n}" for n in ms_left]
+        lines += [f"  {n}{'' if pairs[n] == n else f' (as {pairs[n]})'}: {_nearest(pairs[n], torch_left)}"
+                  for n in ms_left]
     if torch_left:
-        ms_free = [n for n in pairs if pairs[n] not in torch_params]
         lines.append(f"the MindSpore model has nothing for PyTorch's {torch_left}:")
-        lines += [f"  {_nearest(n, ms_free)}" for n in torch_left]
+        lines += [f"  {n}: {_nearest(n, ms_left)}" for n in torch_left]
     lines.append("give a mapping (a dict of MindSpore names or layer paths to PyTorch's, or a callable) "
                  "for twins whose names differ")
     raise UnmatchedNames("\n".join(lines))
