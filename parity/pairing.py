@@ -37,7 +37,6 @@ def parameter_pairs(ms_net, torch_net, mapping=None, rules=()):
 def layer_pairs(ms_net, torch_net, mapping=None, rules=()):
     """[(MindSpore path, MindSpore layer, PyTorch layer, rule)] of the layers with a rule."""
     torch_layers = layers(torch_net)
-    rules = tuple(rules) + layer_rules.RULES
     found = []
     for path, cell in layers(ms_net).items():
         module = torch_layers.get(translate(path, mapping) if path else path)

@@ -247,16 +247,30 @@ RULES = (
 )
 
 
+FRAMEWORKS = ("mindspore", "torch")
+
+
 def class_names(layer):
-    """The names of a layer's class and its bases, most derived first."""
-    return [cls.__name__ for cls in type(layer).__mro__]
+    """The names of a layer's class and its bases, most derived first: a framework's own
+    class by its bare name ("Conv2d"), any other as module.name, so that a user's class
+    called Upsample is not taken for the framework's."""
+    return [cls.__name__ if cls.__module__.split(".")[0] in FRAMEWORKS else f"{cls.__module__}.{cls.__name__}"
+            for cls in type(layer).__mro__]
 
 
-def find_rule(ms_classes, torch_classes, rules=RULES):
-    """The first rule for these class names (each a list, most derived first), or None."""
-    for rule in rules:
-        if set(ms_classes) & set(rule.ms_classes) and set(torch_classes) & set(rule.torch_classes):
-            return rule
+def _has(rule_classes, classes, own):
+    """Whether one of `classes` is one of a rule's; a user's own rule (`own`) names its
+    classes bare or as module.name."""
+    return any(c in rule_classes or (own and c.rpartition(".")[2] in rule_classes) for c in classes)
+
+
+def find_rule(ms_classes, torch_classes, rules=()):
+    """The rule for these class names (class_names of each layer): the first of a user's
+    `rules`, else of RULES, whose classes hold one of each side's; or None."""
+    for own, group in ((True, rules), (False, RULES)):
+        for rule in group:
+            if _has(rule.ms_classes, ms_classes, own) and _has(rule.torch_classes, torch_classes, own):
+                return rule
     return None
 
 
@@ -308,7 +322,6 @@ def pair_parameters(ms_layers, torch_layers, ms_params, torch_params, mapping=No
     then RULES) its names are renamed by it, every other name keeps its path. Raises
     UnmatchedNames listing what is left on either side, and ValueError for shapes that
     differ beyond a rule's reshape."""
-    rules = tuple(rules) + RULES
     pairs, dropped_torch = {}, set()
     for ms_path, ms_classes in ms_layers.items():
         torch_path = translate(ms_path, mapping) if ms_path else ms_path
