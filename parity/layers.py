@@ -13,6 +13,7 @@ gradient w.r.t. a layer's input and output (MindSpore's `Cell.register_backward_
 PyNative only; PyTorch's `register_full_backward_hook`, which refuses layers whose output
 is later modified in place, e.g. ReLU(inplace=True)).
 """
+import warnings
 from dataclasses import dataclass, field
 
 import mindspore as ms
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from ms_gan.models.layers import Kernel
-from parity.common.layer_rules import translate
+from parity.common.layer_rules import RULES, class_names, translate
 from parity.common.names import torch_to_ms_names
 from parity.report import Check, close, compare
 from parity.twins import GRAD_TOL, MS_KINKS, OUTPUT_TOL, TORCH_KINKS, Twins, kink_crossings, redrawn, to_numpy
@@ -40,12 +41,23 @@ class Trace:
 
 
 def leaves(net):
-    """[(name, layer)] of the layers without sublayers; a MindSpore layer's Kernel (its
+    """[(name, layer)] of the layers without sublayers, and of the layers the rule table
+    knows (parity/common/layer_rules.py: an LSTM, whose MindSpore cell runs an inner one, a
+    BatchNorm3d with its bn2d) as one, children included; a MindSpore layer's Kernel (its
     computation with a custom backward, ms_gan/models/layers.py) is part of the layer."""
-    if isinstance(net, ms.nn.Cell):
-        return [(n, c) for n, c in net.cells_and_names()
-                if not isinstance(c, Kernel) and all(isinstance(sub, Kernel) for sub in c.cells())]
-    return [(n, m) for n, m in net.named_modules() if not list(m.children())]
+    is_ms = isinstance(net, ms.nn.Cell)
+    known = {name for rule in RULES for name in (rule.ms_classes if is_ms else rule.torch_classes)}
+    found, whole = [], []
+    for name, layer in (net.cells_and_names() if is_ms else net.named_modules()):
+        if any(p == "" or name.startswith(p + ".") for p in whole):
+            continue
+        children = list(layer.cells() if is_ms else layer.children())
+        if set(class_names(layer)) & known:
+            whole.append(name)
+            found.append((name, layer))
+        elif not isinstance(layer, Kernel) and all(isinstance(sub, Kernel) for sub in children):
+            found.append((name, layer))
+    return found
 
 
 def _state(layer):
@@ -114,7 +126,10 @@ def trace(net, inputs):
                                           [t for t in tensors if t.requires_grad]
                                           or [p for p in net.parameters() if p.requires_grad])
     try:
-        run()
+        with warnings.catch_warnings():   # token inputs: the backward starts at the Embedding's output
+            warnings.filterwarnings("ignore", "Full backward hook is firing when gradients are computed with "
+                                              "respect to module outputs")
+            run()
     finally:
         for handle in handles:
             handle.remove()

@@ -84,3 +84,56 @@ def test_a_wrong_setting_is_named_before_the_numbers(mistake):
         assert_parity(ms_model, torch_model, np.zeros((1,), np.float32))   # no number is compared
     lines = (lines,) if isinstance(lines, str) else lines
     assert str(refused.value).splitlines() == ["the twins' layers are set differently:"] + [f"  {x}" for x in lines]
+
+
+# ---------------------------------------------------------------- the command line
+
+def _check(capsys, *argv):
+    from parity.__main__ import main
+    code = main(["check", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_command_line_checks_a_porters_own_models(capsys):
+    code, out, _ = _check(capsys, "--ms-model", "tests/ports/ms_zoo.py:encoder_block",
+                          "--torch-model", "tests/ports/torch_zoo.py:encoder_block", "--input-shape", "2,5,16")
+    assert code == 0, out
+    assert "settings: the 12 paired layers agree" in out and "all 34 checks passed" in out
+    assert "note: dropout (attn_drop, mlp.2) off in train mode" in out
+
+
+def test_the_command_line_takes_token_inputs_and_shows_the_layers(capsys):
+    code, out, _ = _check(capsys, "--ms-model", "ports.ms_zoo:tagger", "--torch-model", "ports.torch_zoo:tagger",
+                          "--input-shape", "3,7", "--tokens", "20", "--layers")
+    assert code == 0, out
+    assert "lstm (LSTM) forward" in out and "emb (Embedding) forward" in out and "checks passed" in out
+
+
+def test_the_command_line_names_a_setting_before_the_numbers(capsys):
+    code, out, _ = _check(capsys, "--ms-model", "tests/ports/ms_zoo.py:encoder_block_default_epsilon",
+                          "--torch-model", "tests/ports/torch_zoo.py:encoder_block", "--input-shape", "2,5,16")
+    assert code == 1
+    assert out.splitlines()[1:] == ["settings differ (compared before any number):",
+                                    "  norm1 (LayerNorm): MindSpore epsilon 1e-07, PyTorch eps 1e-05",
+                                    "  norm2 (LayerNorm): MindSpore epsilon 1e-07, PyTorch eps 1e-05"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--ms-model", "ports.ms_zoo:tagger", "--torch-model", "ports.torch_zoo:tagger"],
+     "check: --ms-model, --torch-model and --input-shape go together"),
+    (["--ms-model", "a:b", "--torch-model", "c:d", "--input-shape", "2,x"],
+     "argument --input-shape: must be positive integers separated by commas, e.g. 2,3,32,32, not 2,x"),
+    (["dcgan", "--ms-model", "a:b", "--torch-model", "c:d", "--input-shape", "2"],
+     "check: give the model dcgan or --ms-model/--torch-model, not both"),
+])
+def test_the_command_line_refuses_bad_input(capsys, argv, message):
+    with pytest.raises(SystemExit) as exited:
+        _check(capsys, *argv)
+    assert exited.value.code == 2 and capsys.readouterr().err.splitlines()[-1].endswith(message)
+
+
+def test_the_command_line_refuses_a_missing_factory(capsys):
+    code, _, err = _check(capsys, "--ms-model", "ports.ms_zoo:nothing", "--torch-model", "ports.torch_zoo:tagger",
+                          "--input-shape", "3,7")
+    assert code == 2 and err.strip() == "error: --ms-model ports.ms_zoo:nothing: ports.ms_zoo has no nothing"

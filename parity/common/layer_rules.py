@@ -149,7 +149,7 @@ BATCHNORM_NAMES = {"gamma": "weight", "beta": "bias", "moving_mean": "running_me
 AFFINE_NAMES = {"gamma": "weight", "beta": "bias"}
 
 
-def _dropout_p(layer):
+def dropout_p(layer):
     """MindSpore's Dropout drops `p` when given, else 1 - keep_prob (keep_prob is then stale)."""
     p = getattr(layer, "p", None)
     return p if p is not None else 1.0 - layer.keep_prob
@@ -233,7 +233,7 @@ RULES = (
     Rule(("Softmax",), ("Softmax",), settings=(Setting("axis", "dim", lambda c: c.softmax.axis, attr("dim"),
                                                        lambda c: _tuple(c.softmax.axis, 1)[0], attr("dim")),)),
     Rule(("Dropout", "Dropout1d", "Dropout2d", "Dropout3d"), ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d"),
-         settings=(Setting("p/keep_prob", "p", _ms_dropout_shown, attr("p"), _dropout_p, attr("p")),)),
+         settings=(Setting("p/keep_prob", "p", _ms_dropout_shown, attr("p"), dropout_p, attr("p")),)),
     Rule(("Upsample",), ("Upsample",), settings=(
         Setting("mode", "mode", attr("mode"), attr("mode")),
         Setting("align_corners", "align_corners", attr("align_corners"), attr("align_corners"),

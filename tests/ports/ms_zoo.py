@@ -103,7 +103,12 @@ class AudioBlock(nn.Cell):
 
 
 def encoder_block():
-    return EncoderBlock(dropout=0.0)
+    return EncoderBlock()
+
+
+def encoder_block_default_epsilon():
+    """A port that left LayerNorm's epsilon at MindSpore's default, 1e-7."""
+    return EncoderBlock(epsilon=1e-7)
 
 
 def tagger():

@@ -83,7 +83,7 @@ class AudioBlock(nn.Module):
 
 
 def encoder_block():
-    return EncoderBlock(dropout=0.0)
+    return EncoderBlock()
 
 
 def tagger():
