@@ -23,6 +23,7 @@ import torch
 from ms_gan.models.layers import Kernel
 from parity.common.layer_rules import RULES, class_names, translate
 from parity.common.names import torch_to_ms_names
+from parity.pairing import layer_pairs, setting_mismatches
 from parity.report import Check, close, compare
 from parity.twins import GRAD_TOL, MS_KINKS, OUTPUT_TOL, TORCH_KINKS, Twins, kink_crossings, redrawn, to_numpy
 
@@ -203,16 +204,32 @@ def check_twins_layers(twins, batch=8, seed=0, atol=None, rtol=None, notes=None)
     return redrawn(twins, batch, seed, attempt, notes)[0]
 
 
+def twins_settings(twins):
+    """["G main.4 (BatchNorm2d): MindSpore momentum ..., PyTorch momentum ...", ...]: the
+    settings the twins' paired layers differ in (parity/common/layer_rules.py)."""
+    return [f"{net} {line}" for net, (ms_net, torch_net) in twins.pairs().items()
+            for line in setting_mismatches(ms_net, torch_net)]
+
+
 def main(args):
     from parity.common.files import write_text_atomic
     from parity.report import format_markdown, format_table, write_json
 
     notes = []
     twins = Twins(args.model, args.seed, args.device)
-    checks = check_twins_layers(twins, args.batch, args.seed, notes=notes)
-    first = first_diverging(checks)
     print(f"parity check --layers: {args.model}, MindSpore {ms.__version__} on {args.device}, "
           f"PyTorch {torch.__version__}, batch {args.batch}, seed {args.seed}")
+    settings = twins_settings(twins)
+    if settings:          # named before any number: the numbers would only say where, not why
+        print("settings differ (compared before any number):\n  " + "\n  ".join(settings))
+        if args.json:
+            write_json(args.json, args.model, args.device, [], batch=args.batch, seed=args.seed, passed=False,
+                       settings=settings, notes=notes)
+        return 1
+    pairs = sum(len(layer_pairs(ms_net, torch_net)) for ms_net, torch_net in twins.pairs().values())
+    print(f"settings: the {pairs} paired layers agree")
+    checks = check_twins_layers(twins, args.batch, args.seed, notes=notes)
+    first = first_diverging(checks)
     print(format_table(checks))
     for note in notes:
         print("note:", note)
