@@ -83,6 +83,12 @@ def build_parser():
                          help="run both frameworks' models on the converted weights and compare")
     convert.add_argument("--force", action="store_true", help="overwrite an existing DST")
     convert.add_argument("--strict", action="store_true", help="refuse weights holding NaN or Inf")
+    convert.add_argument("--ms-model", metavar="MODULE:FACTORY",
+                         help="your own port: the MindSpore model the weights belong to (a factory called with "
+                              "no arguments, in a dotted module or a .py file); with --torch-model")
+    convert.add_argument("--torch-model", metavar="MODULE:FACTORY", help="your own port: the PyTorch model")
+    convert.add_argument("--mapping", metavar="MODULE:NAME",
+                         help="with --ms-model: a dict of MindSpore names or layer paths to PyTorch's, or a callable")
 
     bench = commands.add_parser("bench", help="train-step, generator, data-pipeline and command throughput "
                                               "of both frameworks, side by side")

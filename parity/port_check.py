@@ -44,7 +44,8 @@ def load_object(spec, flag):
             sys.modules[path.stem] = module
             loader.loader.exec_module(module)
         else:
-            sys.path.insert(0, ".")
+            if "." not in sys.path:
+                sys.path.insert(0, ".")      # a porter's package in the current directory, as python -m finds
             module = importlib.import_module(module_name)
     except ImportError as error:
         raise ValueError(f"{flag} {spec}: cannot import {module_name}: {error}") from None
