@@ -2,6 +2,9 @@
 standard mindspore.nn/torch.nn pair pairs its names and layouts, and computes the same
 outputs and gradients after the copy, at the default tolerances; mappings and custom rules
 pair what names cannot, and what is left is named on both sides in one message."""
+import copy
+import zlib
+
 import mindspore as ms
 import numpy as np
 import pytest
@@ -58,12 +61,19 @@ LAYERS = {
 }
 
 
-def _randomized(torch_layer):
+# MindSpore's CPU tanh is an approximation, 1e-4 off near |x| = 5 and within 1.7e-7 for
+# |x| <= 2 (docs/framework_differences.md#tanh): its RNN and GRU run it, so they are
+# compared with weights that keep their pre-activations within about 2.
+TANH_LAYERS = {"RNN": 0.2, "GRU": 0.2}
+
+
+def _randomized(torch_layer, seed=0, scale=0.5):
     """Non-trivial weights and running statistics, so a mapping mistake cannot hide."""
+    rng = np.random.default_rng(seed)
     with torch.no_grad():
         for name, t in torch_layer.state_dict(keep_vars=True).items():
             if t.dtype.is_floating_point:
-                values = rng.uniform(0.5, 2.0, t.shape) if "var" in name else rng.standard_normal(t.shape) * 0.5
+                values = rng.uniform(0.5, 2.0, t.shape) if "var" in name else rng.standard_normal(t.shape) * scale
                 t.copy_(torch.from_numpy(values.astype(np.float32)))
     return torch_layer
 
@@ -72,11 +82,24 @@ def _randomized(torch_layer):
 @pytest.mark.parametrize("pair", sorted(LAYERS))
 def test_each_standard_layer_pairs_and_computes_alike(pair, train):
     make_ms, make_torch, x = LAYERS[pair]
-    ms_layer, torch_layer = make_ms(), _randomized(make_torch())
+    ms_layer, torch_layer = make_ms(), _randomized(make_torch(), zlib.crc32(pair.encode()), TANH_LAYERS.get(pair, 0.5))
     assert setting_mismatches(ms_layer, torch_layer) == []
     checks = assert_parity(ms_layer, torch_layer, x, train=train)
     grads = [c for c in checks if c.name.startswith("grad ")]
     assert len(grads) == len([p for p in torch_layer.parameters() if p.requires_grad])
+
+
+@pytest.mark.parametrize("pair", sorted(TANH_LAYERS))
+def test_saturated_rnn_and_gru_part_at_mindsporess_tanh(pair):
+    """With N(0, 1) weights (pre-activations reaching 5) MindSpore's RNN and GRU lie 1e-5 and
+    more from the exact answer, PyTorch's within 1e-6: MindSpore's CPU tanh, not the port."""
+    make_ms, make_torch, x = LAYERS[pair]
+    ms_layer, torch_layer = make_ms(), _randomized(make_torch(), 0, scale=1.0)
+    copy_weights(ms_layer, torch_layer)
+    exact = copy.deepcopy(torch_layer).double()(torch.from_numpy(x.astype(np.float64)))[0].detach().numpy()
+    ms_error = np.abs(ms_layer(ms.Tensor(x))[0].asnumpy() - exact).max()
+    torch_error = np.abs(torch_layer(torch.from_numpy(x))[0].detach().numpy() - exact).max()
+    assert ms_error > 1e-5 and torch_error < 1e-6, (ms_error, torch_error)
 
 
 def test_embedding_pairs_its_table():
