@@ -122,6 +122,8 @@ def main(args):
     if not (args.ms_model and args.torch_model and args.input_shape):
         raise ValueError("--ms-model, --torch-model and --input-shape go together: give all three")
     device = use_ms_device(args.device)
+    torch.manual_seed(args.seed)      # the factories' own initialisation, the same on every run
+    ms.set_seed(args.seed)
     ms_model = load_model(args.ms_model, "--ms-model", ms.nn.Cell)
     torch_model = load_model(args.torch_model, "--torch-model", torch.nn.Module).to(TORCH_DEVICE_FOR[device])
     mapping = load_object(args.mapping, "--mapping") if args.mapping else None
