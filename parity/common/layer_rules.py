@@ -4,9 +4,10 @@ For each pair of layer classes (`RULES`): the parameter names that differ (MindS
 relative to the layer, against PyTorch's), the names one side may hold alone, the weights
 whose layout differs (MindSpore's Conv1d family keeps a 2-D kernel: PyTorch's weight with
 an axis of 1 at 2), and the settings that must agree, read from both layers and shown in
-each framework's own terms. Layers with no rule pair by identical names (Dense/Linear,
-Conv2d/3d and their transposes, RNN/LSTM/GRU: their names, layouts, gate order and bias
-layout are equal, measured in docs/parity_check.md#your-own-port).
+each framework's own terms. Names a rule does not rename keep their path: Dense/Linear,
+Conv2d/3d and their transposes, RNN/LSTM/GRU have rules for their settings alone (their
+names, layouts, gate order and bias layout are equal, measured in
+docs/parity_check.md#known-layers), and a layer with no rule pairs by identical names.
 
 Nothing here imports a framework: a layer is described by the names of its class and its
 bases (`class_names`), settings are read with getattr, and `pair_parameters`,
@@ -57,7 +58,7 @@ def _tuple(value, n):
 
 def _is_1d(layer):
     """MindSpore's Conv1d family runs as 2-D: its kernel, stride and dilation lead with 1."""
-    return type(layer).__name__ in ("Conv1d", "Conv1dTranspose")
+    return bool({"Conv1d", "Conv1dTranspose"} & set(class_names(layer)))
 
 
 def _ms_spatial(name):
