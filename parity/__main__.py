@@ -42,15 +42,16 @@ def build_parser():
                             "and name the first layer that diverges")
     own = check.add_argument_group("your own port (docs/parity_check.md#your-own-port)")
     own.add_argument("--ms-model", metavar="MODULE:FACTORY",
-                     help="the MindSpore model: a factory (called with no arguments) in a dotted module or a .py file")
-    own.add_argument("--torch-model", metavar="MODULE:FACTORY", help="the PyTorch model, the same way")
+                     help="the MindSpore model: a factory (called with no arguments) in a dotted module or a .py file "
+                          "(default: none, the project's MODEL)")
+    own.add_argument("--torch-model", metavar="MODULE:FACTORY", help="the PyTorch model, the same way (default: none)")
     own.add_argument("--input-shape", type=SHAPE, action="append", metavar="N,C,...",
-                     help="shape of the model's input; repeat for each input of a model with several")
+                     help="shape of the model's input; repeat for each input of a model with several (default: none)")
     own.add_argument("--tokens", type=arguments.POSITIVE_INT, metavar="N",
-                     help="inputs are int32 token ids in [0, N) (an Embedding's) instead of float32 N(0, 1)")
+                     help="inputs are int32 token ids in [0, N) (an Embedding's) (default: float32 N(0, 1))")
     own.add_argument("--mapping", metavar="MODULE:NAME",
                      help="a dict of MindSpore names or layer paths to PyTorch's, or a callable, for twins "
-                          "whose names differ")
+                          "whose names differ (default: none, the same paths)")
     own.add_argument("--copy", choices=("torch", "mindspore"), default="torch",
                      help="whose weights are copied into the other (default %(default)s)")
 
@@ -85,10 +86,12 @@ def build_parser():
     convert.add_argument("--strict", action="store_true", help="refuse weights holding NaN or Inf")
     convert.add_argument("--ms-model", metavar="MODULE:FACTORY",
                          help="your own port: the MindSpore model the weights belong to (a factory called with "
-                              "no arguments, in a dotted module or a .py file); with --torch-model")
-    convert.add_argument("--torch-model", metavar="MODULE:FACTORY", help="your own port: the PyTorch model")
+                              "no arguments, in a dotted module or a .py file); with --torch-model (default: none)")
+    convert.add_argument("--torch-model", metavar="MODULE:FACTORY",
+                         help="your own port: the PyTorch model (default: none)")
     convert.add_argument("--mapping", metavar="MODULE:NAME",
-                         help="with --ms-model: a dict of MindSpore names or layer paths to PyTorch's, or a callable")
+                         help="with --ms-model: a dict of MindSpore names or layer paths to PyTorch's, or a "
+                              "callable (default: none, the same paths)")
 
     bench = commands.add_parser("bench", help="train-step, generator, data-pipeline and command throughput "
                                               "of both frameworks, side by side")
