@@ -90,7 +90,7 @@ def test_each_standard_layer_pairs_and_computes_alike(pair, train):
 
 
 @pytest.mark.parametrize("pair", sorted(TANH_LAYERS))
-def test_saturated_rnn_and_gru_part_at_mindsporess_tanh(pair):
+def test_saturated_rnn_and_gru_part_at_mindspores_tanh(pair):
     """With N(0, 1) weights (pre-activations reaching 5) MindSpore's RNN and GRU lie 1e-5 and
     more from the exact answer, PyTorch's within 1e-6: MindSpore's CPU tanh, not the port."""
     make_ms, make_torch, x = LAYERS[pair]
