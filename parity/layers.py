@@ -24,7 +24,7 @@ from ms_gan.models.layers import Kernel
 from parity.common.layer_rules import RULES, class_names, translate
 from parity.common.names import torch_to_ms_names
 from parity.pairing import layer_pairs, setting_mismatches
-from parity.report import Check, close, compare
+from parity.report import Check, close
 from parity.twins import GRAD_TOL, MS_KINKS, OUTPUT_TOL, TORCH_KINKS, Twins, kink_crossings, redrawn, to_numpy
 
 KINKS = MS_KINKS + TORCH_KINKS   # parity/twins.py: why rounding there is not a port error

@@ -2,11 +2,12 @@
 its class's rule, each faithful port passes in train and eval mode at the default
 tolerances, and each common porting mistake is refused naming the layer and the setting
 in both frameworks' terms, before any number is compared."""
+import json
+
 import numpy as np
 import pytest
 
-from parity.common.layer_rules import UnmatchedNames
-from parity.pairing import SettingsDiffer, copy_weights, parameter_pairs
+from parity.pairing import SettingsDiffer
 from parity.testing import assert_parity, parity_pair  # noqa: F401  (parity_pair: a fixture)
 from ports import ms_zoo, torch_zoo
 
@@ -110,13 +111,16 @@ def test_the_command_line_takes_token_inputs_and_shows_the_layers(capsys):
     assert "lstm (LSTM) forward" in out and "emb (Embedding) forward" in out and "checks passed" in out
 
 
-def test_the_command_line_names_a_setting_before_the_numbers(capsys):
+def test_the_command_line_names_a_setting_before_the_numbers(capsys, tmp_path):
     code, out, _ = _check(capsys, "--ms-model", "tests/ports/ms_zoo.py:encoder_block_default_epsilon",
-                          "--torch-model", "tests/ports/torch_zoo.py:encoder_block", "--input-shape", "2,5,16")
+                          "--torch-model", "tests/ports/torch_zoo.py:encoder_block", "--input-shape", "2,5,16",
+                          "--json", str(tmp_path / "r.json"))
     assert code == 1
-    assert out.splitlines()[1:] == ["settings differ (compared before any number):",
-                                    "  norm1 (LayerNorm): MindSpore epsilon 1e-07, PyTorch eps 1e-05",
-                                    "  norm2 (LayerNorm): MindSpore epsilon 1e-07, PyTorch eps 1e-05"]
+    lines = ["norm1 (LayerNorm): MindSpore epsilon 1e-07, PyTorch eps 1e-05",
+             "norm2 (LayerNorm): MindSpore epsilon 1e-07, PyTorch eps 1e-05"]
+    assert out.splitlines()[1:] == ["settings differ (compared before any number):"] + [f"  {x}" for x in lines]
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["passed"] is False and record["settings"] == lines and record["checks"] == []
 
 
 @pytest.mark.parametrize("argv, message", [

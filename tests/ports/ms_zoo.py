@@ -3,7 +3,6 @@ class of the same name, attribute for attribute. The keyword arguments are the s
 port gets wrong; their defaults are the faithful port."""
 import math
 
-import mindspore as ms
 from mindspore import nn, ops
 
 
