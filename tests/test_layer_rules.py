@@ -58,6 +58,8 @@ LAYERS = {
                                                 recompute_scale_factor=True),
                           lambda: tnn.Upsample(scale_factor=2.0, mode="bilinear", align_corners=True), X4),
     "AvgPool2d": (lambda: msnn.AvgPool2d(2, 2), lambda: tnn.AvgPool2d(2), X4),
+    "MaxPool2d padded": (lambda: msnn.MaxPool2d(3, 2, pad_mode="pad", padding=1),
+                         lambda: tnn.MaxPool2d(3, 2, padding=1), X4),
 }
 
 

@@ -68,6 +68,8 @@ MISTAKES = {
     "Conv1d stride": ("AudioBlock", {"stride": 1}, "conv (Conv1d): MindSpore stride (1,), PyTorch stride (2,)"),
     "Conv2d padding": ("UNetBlock", {"pad_mode": "valid"},
                        "down.0 (Conv2d): MindSpore pad_mode/padding pad_mode 'valid', PyTorch padding (1, 1)"),
+    "MaxPool2d stride left at MindSpore's default": (
+        "UNetBlock", {"pool_stride": 1}, "down.3 (MaxPool2d): MindSpore stride (1, 1), PyTorch stride (2, 2)"),
     "GroupNorm epsilon": ("UNetBlock", {"eps": 1e-6}, ("down.1 (GroupNorm): MindSpore eps 1e-06, PyTorch eps 1e-05",
                                                       "up.2 (GroupNorm): MindSpore eps 1e-06, PyTorch eps 1e-05")),
     "InstanceNorm (as GroupNorm) epsilon": (

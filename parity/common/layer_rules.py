@@ -181,8 +181,20 @@ def _pool_settings():
     kernel = lambda read: (lambda layer: _tuple(read(layer), 2))   # noqa: E731
     return (Setting("kernel_size", "kernel_size", kernel(attr("kernel_size")), kernel(attr("kernel_size"))),
             Setting("stride", "stride", kernel(attr("stride")), kernel(attr("stride"))),
-            Setting("pad_mode", "padding", attr("pad_mode"), attr("padding"),
-                    lambda c: 0 if c.pad_mode.upper() == "VALID" else c.pad_mode, attr("padding")))
+            Setting("pad_mode/padding", "padding", _ms_pool_padding_shown, attr("padding"),
+                    _ms_pool_pads, lambda m: _tuple(m.padding, 2)))
+
+
+def _ms_pool_pads(layer):
+    """MindSpore's pooling pads per spatial axis (its 'pad' mode keeps them as (0, h, w))."""
+    mode = layer.pad_mode.upper()
+    if mode == "VALID":
+        return (0, 0)
+    return tuple(_tuple(layer.padding, 2)[-2:]) if mode == "PAD" else "same (input-dependent)"
+
+
+def _ms_pool_padding_shown(layer):
+    return f"pad_mode {layer.pad_mode!r}" + (f" padding {layer.padding}" if layer.pad_mode.upper() == "PAD" else "")
 
 
 EPS = Setting("eps", "eps", attr("eps"), attr("eps"))

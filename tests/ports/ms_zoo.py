@@ -36,13 +36,13 @@ class EncoderBlock(nn.Cell):
 class UNetBlock(nn.Cell):
     """One level of a U-Net: down, up, and the skip connection joined by a 1x1 conv."""
 
-    def __init__(self, channels=4, groups=2, eps=1e-5, pad_mode="pad"):
+    def __init__(self, channels=4, groups=2, eps=1e-5, pad_mode="pad", pool_stride=2):
         super().__init__()
         wide = 2 * channels
         padding = 1 if pad_mode == "pad" else 0
         self.down = nn.SequentialCell(nn.Conv2d(channels, wide, 3, pad_mode=pad_mode, padding=padding, has_bias=True),
                                       nn.GroupNorm(groups, wide, eps=eps), nn.SiLU(),
-                                      nn.MaxPool2d(kernel_size=2, stride=2))
+                                      nn.MaxPool2d(kernel_size=2, stride=pool_stride))
         self.up = nn.SequentialCell(nn.Upsample(scale_factor=2.0, mode="nearest", recompute_scale_factor=True),
                                     nn.Conv2d(wide, channels, 3, pad_mode="pad", padding=1, has_bias=True),
                                     nn.GroupNorm(groups, channels, eps=eps), nn.SiLU())
