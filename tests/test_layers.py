@@ -91,3 +91,16 @@ def test_cli_layers_writes_json_and_markdown(tmp_path):
     assert record["passed"] is True and record["first_diverging"] is None
     assert any(c["name"].endswith("backward") for c in record["checks"])
     assert "no layer diverges" in md.read_text()
+
+
+def test_every_models_twins_are_set_alike():
+    from parity.common.configs import MODELS
+    from parity.pairing import layer_pairs
+
+    paired = {}
+    for model in sorted(MODELS):
+        twins = Twins(model, seed=0)
+        assert twins_settings(twins) == [], model
+        paired[model] = sum(len(layer_pairs(m, t)) for m, t in twins.pairs().values())
+    # the layers with a rule: Conv, BatchNorm, Dense, LeakyReLU, Dropout (the fast Conv2d too)
+    assert paired == {"cnn_gan": 25, "dcgan": 21, "dcgan_mnist": 13, "gan": 8, "gan_bn": 17, "sgan": 26}
