@@ -13,13 +13,25 @@ from parity.common.training import FID_N, run_command
 BATCH = arguments.bounded(int, 2)
 
 
+def SHAPE(text):
+    """An input shape, e.g. 2,3,32,32: positive integers separated by commas."""
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"must be positive integers separated by commas, e.g. 2,3,32,32, not {text}")
+    return shape
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m parity", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="compare both frameworks' outputs, losses, gradients and "
                                               "BatchNorm statistics on the same weights and inputs")
-    check.add_argument("model", choices=sorted(MODELS), help="the model")
+    check.add_argument("model", nargs="?", choices=sorted(MODELS),
+                       help="the model (or your own twins: --ms-model, --torch-model, --input-shape)")
     check.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
     check.add_argument("--batch", type=BATCH, default=8, help="batch size of the compared inputs (default 8)")
     check.add_argument("--seed", type=arguments.SEED, default=0, help="seed of weights and inputs (default 0)")
@@ -28,6 +40,20 @@ def build_parser():
     check.add_argument("--layers", action="store_true",
                        help="compare every layer's output, running statistics and backward instead, "
                             "and name the first layer that diverges")
+    own = check.add_argument_group("your own port (docs/parity_check.md#your-own-port)")
+    own.add_argument("--ms-model", metavar="MODULE:FACTORY",
+                     help="the MindSpore model: a factory (called with no arguments) in a dotted module or a .py file "
+                          "(default: none, the project's MODEL)")
+    own.add_argument("--torch-model", metavar="MODULE:FACTORY", help="the PyTorch model, the same way (default: none)")
+    own.add_argument("--input-shape", type=SHAPE, action="append", metavar="N,C,...",
+                     help="shape of the model's input; repeat for each input of a model with several (default: none)")
+    own.add_argument("--tokens", type=arguments.POSITIVE_INT, metavar="N",
+                     help="inputs are int32 token ids in [0, N) (an Embedding's) (default: float32 N(0, 1))")
+    own.add_argument("--mapping", metavar="MODULE:NAME",
+                     help="a dict of MindSpore names or layer paths to PyTorch's, or a callable, for twins "
+                          "whose names differ (default: none, the same paths)")
+    own.add_argument("--copy", choices=("torch", "mindspore"), default="torch",
+                     help="whose weights are copied into the other (default %(default)s)")
 
     trajectory = commands.add_parser("trajectory", help="train both frameworks N steps from the same weights, "
                                                          "batches and noise, and show where they part")
@@ -58,6 +84,14 @@ def build_parser():
                          help="run both frameworks' models on the converted weights and compare")
     convert.add_argument("--force", action="store_true", help="overwrite an existing DST")
     convert.add_argument("--strict", action="store_true", help="refuse weights holding NaN or Inf")
+    convert.add_argument("--ms-model", metavar="MODULE:FACTORY",
+                         help="your own port: the MindSpore model the weights belong to (a factory called with "
+                              "no arguments, in a dotted module or a .py file); with --torch-model (default: none)")
+    convert.add_argument("--torch-model", metavar="MODULE:FACTORY",
+                         help="your own port: the PyTorch model (default: none)")
+    convert.add_argument("--mapping", metavar="MODULE:NAME",
+                         help="with --ms-model: a dict of MindSpore names or layer paths to PyTorch's, or a "
+                              "callable (default: none, the same paths)")
 
     export_check = commands.add_parser("export-check", help="export a model's networks from both frameworks "
                                                             "(MINDIR, ONNX) and compare every file with its network "
@@ -186,8 +220,19 @@ MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    module = "parity.layers" if args.command == "check" and args.layers else MODULES[args.command]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = MODULES[args.command]
+    if args.command == "check":
+        own = args.ms_model or args.torch_model or args.input_shape
+        if own and args.model:
+            parser.error(f"check: give the model {args.model} or --ms-model/--torch-model, not both")
+        if own and not (args.ms_model and args.torch_model and args.input_shape):
+            parser.error("check: --ms-model, --torch-model and --input-shape go together")
+        if not own and not args.model:
+            parser.error(f"check: give a model ({', '.join(sorted(MODELS))}) or --ms-model, --torch-model "
+                         "and --input-shape")
+        module = "parity.port_check" if own else "parity.layers" if args.layers else module
     return run_command(importlib.import_module(module).main, args)
 
 

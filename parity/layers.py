@@ -13,6 +13,7 @@ gradient w.r.t. a layer's input and output (MindSpore's `Cell.register_backward_
 PyNative only; PyTorch's `register_full_backward_hook`, which refuses layers whose output
 is later modified in place, e.g. ReLU(inplace=True)).
 """
+import warnings
 from dataclasses import dataclass, field
 
 import mindspore as ms
@@ -20,8 +21,10 @@ import numpy as np
 import torch
 
 from ms_gan.models.layers import Kernel
+from parity.common.layer_rules import RULES, class_names, translate
 from parity.common.names import torch_to_ms_names
-from parity.report import Check, compare
+from parity.pairing import layer_pairs, setting_mismatches
+from parity.report import Check, close
 from parity.twins import GRAD_TOL, MS_KINKS, OUTPUT_TOL, TORCH_KINKS, Twins, kink_crossings, redrawn, to_numpy
 
 KINKS = MS_KINKS + TORCH_KINKS   # parity/twins.py: why rounding there is not a port error
@@ -39,12 +42,23 @@ class Trace:
 
 
 def leaves(net):
-    """[(name, layer)] of the layers without sublayers; a MindSpore layer's Kernel (its
+    """[(name, layer)] of the layers without sublayers, and of the layers the rule table
+    knows (parity/common/layer_rules.py: an LSTM, whose MindSpore cell runs an inner one, a
+    BatchNorm3d with its bn2d) as one, children included; a MindSpore layer's Kernel (its
     computation with a custom backward, ms_gan/models/layers.py) is part of the layer."""
-    if isinstance(net, ms.nn.Cell):
-        return [(n, c) for n, c in net.cells_and_names()
-                if not isinstance(c, Kernel) and all(isinstance(sub, Kernel) for sub in c.cells())]
-    return [(n, m) for n, m in net.named_modules() if not list(m.children())]
+    is_ms = isinstance(net, ms.nn.Cell)
+    known = {name for rule in RULES for name in (rule.ms_classes if is_ms else rule.torch_classes)}
+    found, whole = [], []
+    for name, layer in (net.cells_and_names() if is_ms else net.named_modules()):
+        if any(p == "" or name.startswith(p + ".") for p in whole):
+            continue
+        children = list(layer.cells() if is_ms else layer.children())
+        if set(class_names(layer)) & known:
+            whole.append(name)
+            found.append((name, layer))
+        elif not isinstance(layer, Kernel) and all(isinstance(sub, Kernel) for sub in children):
+            found.append((name, layer))
+    return found
 
 
 def _state(layer):
@@ -62,9 +76,16 @@ def cotangent(shape, index=0):
     return np.random.default_rng([index, *shape]).standard_normal(shape, dtype=np.float32)
 
 
+def flat_outputs(out):
+    """A model's outputs as a flat list: an LSTM's (output, (h, c)) is [output, h, c]."""
+    if isinstance(out, (tuple, list)):
+        return [leaf for o in out for leaf in flat_outputs(o)]
+    return [out]
+
+
 def projected_loss(out, tensor):
     """sum(output * v) over every output; `tensor` makes a framework tensor of numpy v."""
-    outs = out if isinstance(out, (tuple, list)) else (out,)
+    outs = flat_outputs(out)
     return sum((o * tensor(cotangent(tuple(o.shape), i))).sum() for i, o in enumerate(outs))
 
 
@@ -86,7 +107,9 @@ def trace(net, inputs):
 
     def backward_hook(name):
         def hook(_layer, grad_input, _grad_output):
-            record.grads.setdefault(name, to_numpy(grad_input))
+            grad = to_numpy(grad_input)
+            if grad is not None:
+                record.grads.setdefault(name, grad)
         return hook
 
     named = leaves(net)
@@ -94,15 +117,22 @@ def trace(net, inputs):
     if isinstance(net, ms.nn.Cell):
         handles += [layer.register_backward_hook(backward_hook(name)) for name, layer in named]
         tensors = [ms.Tensor(x) for x in inputs]
-        run = lambda: ms.grad(lambda *xs: projected_loss(net(*xs), ms.Tensor), tuple(range(len(tensors))))(*tensors)
+        floats = tuple(i for i, x in enumerate(inputs) if x.dtype.kind == "f")
+        # only token ids in (an Embedding's): the backward runs for the parameters' gradients
+        weights = None if floats else net.trainable_params()
+        run = lambda: ms.grad(lambda *xs: projected_loss(net(*xs), ms.Tensor), floats or None, weights)(*tensors)
     else:
         handles += [layer.register_full_backward_hook(backward_hook(name)) for name, layer in named]
         device = next(net.parameters(), torch.empty(0)).device
         tensors = [torch.from_numpy(x).to(device).requires_grad_(x.dtype.kind == "f") for x in inputs]
         run = lambda: torch.autograd.grad(projected_loss(net(*tensors), lambda v: torch.from_numpy(v).to(device)),
-                                          [t for t in tensors if t.requires_grad])
+                                          [t for t in tensors if t.requires_grad]
+                                          or [p for p in net.parameters() if p.requires_grad])
     try:
-        run()
+        with warnings.catch_warnings():   # token inputs: the backward starts at the Embedding's output
+            warnings.filterwarnings("ignore", "Full backward hook is firing when gradients are computed with "
+                                              "respect to module outputs")
+            run()
     finally:
         for handle in handles:
             handle.remove()
@@ -110,36 +140,34 @@ def trace(net, inputs):
     return record
 
 
-def close(name, a, b, atol, rtol):
-    """compare() with allclose's rule on the largest values: max |a - b| <= atol + rtol max |b|."""
-    if a is None or b is None:
-        return Check(name, float("inf"), float("inf"), atol, "abs", a is None and b is None)
-    scale = float(np.abs(b).max()) if np.size(b) and np.isfinite(b).all() else 0.0
-    return compare(name, a, b, atol + rtol * scale)
-
-
-def compare_traces(ms_trace, torch_trace, atol, rtol, prefix=""):
+def compare_traces(ms_trace, torch_trace, atol, rtol, prefix="", mapping=None):
     """Check rows in the order a difference would appear: forward (output, then running
-    statistics) in call order, then backward from the loss back."""
+    statistics) in call order, then backward from the loss back. A MindSpore layer pairs
+    with the PyTorch layer at its path, after `mapping` (layer_rules.translate)."""
     forward, backward = [], []
     for name in ms_trace.order:
         label = f"{prefix}{name or '(model)'} ({ms_trace.kinds[name]})"
-        if name not in torch_trace.outputs:
+        other = translate(name, mapping) if name else name
+        if other not in torch_trace.outputs:
             forward.append(Check(f"{label}: not called in PyTorch", float("inf"), float("inf"), atol, "abs", False))
             continue
-        forward.append(close(f"{label} forward", ms_trace.outputs[name], torch_trace.outputs[name], atol, rtol))
-        ms_state, torch_state = ms_trace.states[name], torch_trace.states[name]
-        for stat in sorted(set(ms_state) | set(torch_state)):
+        forward.append(close(f"{label} forward", ms_trace.outputs[name], torch_trace.outputs[other], atol, rtol))
+        ms_state, torch_state = ms_trace.states[name], torch_trace.states[other]
+        for stat in sorted(set(ms_state) & set(torch_state)):   # one side's alone: layer_rules' ms_only
             forward.append(close(f"{label} {stat}", ms_state.get(stat), torch_state.get(stat), atol, rtol))
-        backward.append(close(f"{label} backward", ms_trace.grads.get(name), torch_trace.grads.get(name), atol, rtol))
+        if name in ms_trace.grads or other in torch_trace.grads:   # none where only token ids flow in
+            backward.append(close(f"{label} backward", ms_trace.grads.get(name), torch_trace.grads.get(other),
+                                  atol, rtol))
     return forward + backward[::-1]
 
 
-def compare_layers(ms_net, torch_net, inputs, atol, rtol, prefix=""):
+def compare_layers(ms_net, torch_net, inputs, atol, rtol, prefix="", mapping=None):
     """(checks, kink crossings) of every layer of two twin networks on the same inputs."""
     inputs = tuple(np.asarray(x) for x in (inputs if isinstance(inputs, (tuple, list)) else (inputs,)))
     ms_trace, torch_trace = trace(ms_net, inputs), trace(torch_net, inputs)
-    return compare_traces(ms_trace, torch_trace, atol, rtol, prefix), kink_crossings(ms_trace.inputs, torch_trace.inputs)
+    crossings = kink_crossings(ms_trace.inputs, {name: torch_trace.inputs.get(translate(name, mapping) if name else name)
+                                                 for name in ms_trace.inputs})
+    return compare_traces(ms_trace, torch_trace, atol, rtol, prefix, mapping), crossings
 
 
 def first_diverging(checks):
@@ -180,16 +208,32 @@ def check_twins_layers(twins, batch=8, seed=0, atol=None, rtol=None, notes=None)
     return redrawn(twins, batch, seed, attempt, notes)[0]
 
 
+def twins_settings(twins):
+    """["G main.4 (BatchNorm2d): MindSpore momentum ..., PyTorch momentum ...", ...]: the
+    settings the twins' paired layers differ in (parity/common/layer_rules.py)."""
+    return [f"{net} {line}" for net, (ms_net, torch_net) in twins.pairs().items()
+            for line in setting_mismatches(ms_net, torch_net)]
+
+
 def main(args):
     from parity.common.files import write_text_atomic
     from parity.report import format_markdown, format_table, write_json
 
     notes = []
     twins = Twins(args.model, args.seed, args.device)
-    checks = check_twins_layers(twins, args.batch, args.seed, notes=notes)
-    first = first_diverging(checks)
     print(f"parity check --layers: {args.model}, MindSpore {ms.__version__} on {args.device}, "
           f"PyTorch {torch.__version__}, batch {args.batch}, seed {args.seed}")
+    settings = twins_settings(twins)
+    if settings:          # named before any number: the numbers would only say where, not why
+        print("settings differ (compared before any number):\n  " + "\n  ".join(settings))
+        if args.json:
+            write_json(args.json, args.model, args.device, [], batch=args.batch, seed=args.seed, passed=False,
+                       settings=settings, notes=notes)
+        return 1
+    pairs = sum(len(layer_pairs(ms_net, torch_net)) for ms_net, torch_net in twins.pairs().values())
+    print(f"settings: the {pairs} paired layers agree")
+    checks = check_twins_layers(twins, args.batch, args.seed, notes=notes)
+    first = first_diverging(checks)
     print(format_table(checks))
     for note in notes:
         print("note:", note)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from parity.common.configs import BATCHNORM_EPS
-from parity.layers import check_twins_layers, compare_layers, first_diverging
+from parity.layers import check_twins_layers, compare_layers, first_diverging, twins_settings
 from parity.twins import Twins, draw_inputs
 
 ATOL, RTOL = 1e-5, 1e-4
@@ -40,6 +40,7 @@ def test_names_a_leaky_relu_with_pytorchs_default_slope():
     twins.torch_d.main[4] = torch.nn.LeakyReLU(0.01)      # against MindSpore's 0.2
     first = _first(twins, "D")
     assert first.name == "D main.4 (LeakyReLU) forward"
+    assert twins_settings(twins) == ["D main.4 (LeakyReLU): MindSpore alpha 0.2, PyTorch negative_slope 0.01"]
 
 
 def test_names_a_batchnorm_momentum_written_the_pytorch_way():
@@ -51,6 +52,9 @@ def test_names_a_batchnorm_momentum_written_the_pytorch_way():
     first = _first(twins, "G")
     # outputs use the batch statistics: only the running statistics part
     assert first.name == "G main.4 (BatchNorm2d) moving_mean"
+    # named first by its setting, in both frameworks' terms
+    assert twins_settings(twins) == ["G main.4 (BatchNorm2d): MindSpore momentum 0.1 (PyTorch's 0.9), "
+                                     "PyTorch momentum 0.1"]
 
 
 def test_names_a_transposed_conv_with_shifted_padding():
@@ -62,6 +66,8 @@ def test_names_a_transposed_conv_with_shifted_padding():
     twins.ms_g.main[3] = conv
     first = _first(twins, "G")
     assert first.name == "G main.3 (Conv2dTranspose) forward"
+    assert twins_settings(twins) == ["G main.3 (Conv2dTranspose): MindSpore pad_mode/padding pad_mode 'pad' "
+                                     "padding (0, 2, 1, 1), PyTorch padding (1, 1)"]
 
 
 def test_names_a_transposed_conv_with_the_wrong_output_size():
@@ -70,6 +76,8 @@ def test_names_a_transposed_conv_with_the_wrong_output_size():
     first = _first(twins, "G")
     assert first.name == "G main.6 (Conv2dTranspose) forward"     # named by the MindSpore twin's layer
     assert first.max_abs == float("inf")      # shapes differ
+    assert twins_settings(twins) == ["G main.6 (Conv2dTranspose): MindSpore pad_mode/padding pad_mode 'pad' "
+                                     "padding 1, PyTorch padding (0, 0)"]
 
 
 @pytest.mark.slow
@@ -78,8 +86,21 @@ def test_cli_layers_writes_json_and_markdown(tmp_path):
     result = subprocess.run([sys.executable, "-m", "parity", "check", "gan", "--layers", "--batch", "4",
                              "--json", str(out), "--markdown", str(md)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "no layer diverges" in result.stdout
+    assert "no layer diverges" in result.stdout and "settings: the 8 paired layers agree" in result.stdout
     record = json.loads(out.read_text())
     assert record["passed"] is True and record["first_diverging"] is None
     assert any(c["name"].endswith("backward") for c in record["checks"])
     assert "no layer diverges" in md.read_text()
+
+
+def test_every_models_twins_are_set_alike():
+    from parity.common.configs import MODELS
+    from parity.pairing import layer_pairs
+
+    paired = {}
+    for model in sorted(MODELS):
+        twins = Twins(model, seed=0)
+        assert twins_settings(twins) == [], model
+        paired[model] = sum(len(layer_pairs(m, t)) for m, t in twins.pairs().values())
+    # the layers with a rule: Conv, BatchNorm, Dense, LeakyReLU, Dropout (the fast Conv2d too)
+    assert paired == {"cnn_gan": 25, "dcgan": 21, "dcgan_mnist": 13, "gan": 8, "gan_bn": 17, "sgan": 26}

@@ -39,8 +39,10 @@ def test_a_faithful_port_passes(parity_pair, train):
 
 def test_a_wrong_slope_is_named_at_its_layer(parity_pair):
     pair = parity_pair(MsMLP(slope=0.01), TorchMLP())
+    with pytest.raises(AssertionError, match=r"body\.2 \(LeakyReLU\): MindSpore alpha 0\.01, PyTorch negative_slope 0\.2"):
+        pair.assert_parity(pair.inputs((8, 16)))        # the settings, before any number
     with pytest.raises(AssertionError, match=r"first diverging layer: body\.2 \(LeakyReLU\) forward"):
-        pair.assert_parity(pair.inputs((8, 16)))
+        pair.assert_parity(pair.inputs((8, 16)), settings=False)
 
 
 def test_weights_copy_either_way():

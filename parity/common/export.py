@@ -20,7 +20,8 @@ import numpy as np
 from .checkpoints import GENERATOR, SHORT
 from .configs import get_config
 from .files import atomic_path
-from .report import compare, format_table
+from .compare import compare
+from .report import format_table
 
 MINDIR, ONNX = "mindir", "onnx"
 FORMATS = (MINDIR, ONNX)

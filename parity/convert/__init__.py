@@ -15,6 +15,7 @@ it in a subprocess (parity.common.checkpoints.converted).
     read.py    SRC into the form, its values checked to be finite
     write.py   the form into DST
     verify.py  --verify: both frameworks' models on SRC and DST, compared
+    own.py     --ms-model/--torch-model: a porter's own checkpoint, through its two models
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,8 @@ def convert(src, dst, model=None, layout="project", verify=False, force=False, s
 
 def main(args):
     use_ms_device("CPU")   # before any MindSpore kernel runs: --verify builds the twins on it
+    if args.ms_model or args.torch_model:
+        return _main_own(args)
     report = convert(args.src, args.dst, args.model, args.layout, args.verify, args.force, args.strict)
     print(f"converted {report.src} ({FRAMEWORK_NAMES[report.source]}, {report.layout_in} layout) -> "
           f"{report.dst} ({FRAMEWORK_NAMES[report.target]}, {report.layout_out} layout): "
@@ -105,3 +108,26 @@ def main(args):
         from parity.report import format_table
         print(format_table(report.checks))
     return 0 if report.passed else 1
+
+
+def _main_own(args):
+    """A porter's own checkpoint through --ms-model and --torch-model (convert/own.py)."""
+    import mindspore as ms
+    import torch
+
+    from parity.port_check import load_model, load_object
+    from .own import convert_own
+
+    if not (args.ms_model and args.torch_model):
+        raise ConversionError("--ms-model and --torch-model go together: give both")
+    if args.model or args.verify or args.layout != "project" or args.strict:
+        raise ConversionError("--ms-model/--torch-model convert one model's weights: --model, --verify, "
+                              "--layout and --strict are the project's models'")
+    ms_model = load_model(args.ms_model, "--ms-model", ms.nn.Cell)
+    torch_model = load_model(args.torch_model, "--torch-model", torch.nn.Module)
+    mapping = load_object(args.mapping, "--mapping") if args.mapping else None
+    tensors = convert_own(args.src, args.dst, ms_model, torch_model, mapping, args.force)
+    print(f"converted {args.src} ({FRAMEWORK_NAMES[framework_of(args.src)]}) -> {args.dst} "
+          f"({FRAMEWORK_NAMES[framework_of(args.dst)]}) through {args.ms_model} and {args.torch_model}: "
+          f"{tensors} tensors")
+    return 0
