@@ -7,6 +7,7 @@ mindspore/lib/libdnnl.so.2, or a oneDNN version or runtime convolution.cpp was n
 for. Then ms_gan's layers run MindSpore's own ops, and the process is told why once, in one
 line on stderr.
 """
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -68,34 +69,53 @@ def checked(path):
             3: "oneDNN could not make a CPU engine and stream"}.get(code, f"check code {code}")
 
 
-def why_off():
-    """Why the native kernels are off in this process, or None when they are on."""
-    if os.environ.get(SWITCH, "1") == "0":
-        return f"{SWITCH}=0"
-    device = ms.get_context("device_target")
-    if device != "CPU":
-        return f"the device is {device}"
+def build_and_check():
+    """(the library's path, None), or (None, why it is off) for the reasons that last a process."""
     dnnl = dnnl_library()
     if dnnl is None:
-        return f"MindSpore {ms.__version__} ships no lib/libdnnl.so.2"
+        return None, f"MindSpore {ms.__version__} ships no lib/libdnnl.so.2"
     cxx = compiler()
     if cxx is None:
-        return f"no C++ compiler ({os.environ.get('CXX') or 'g++'} not found)"
+        return None, f"no C++ compiler ({os.environ.get('CXX') or 'g++'} not found)"
     try:
         path = build(cxx, dnnl)
         reason = checked(path)
     except (OSError, RuntimeError) as error:
-        return str(error).splitlines()[0]
-    if reason is None:
-        _state["library"] = path
-    return reason
+        return None, str(error).splitlines()[0]
+    return (path, None) if reason is None else (None, reason)
+
+
+def state():
+    """(the library's path, None) when the native kernels are on, else (None, why not).
+    The switch and the device are read every time, the build is tried once a process."""
+    if os.environ.get(SWITCH, "1") == "0":
+        return None, f"{SWITCH}=0"
+    device = ms.get_context("device_target")
+    if device != "CPU":
+        return None, f"the device is {device}"
+    if "built" not in _state:
+        _state["built"] = build_and_check()
+    return _state["built"]
 
 
 def library():
-    """The native library's path, or None (and one line on stderr, once, saying why)."""
-    if "off" not in _state:
-        _state["off"] = why_off()
-        if _state["off"] is not None:
-            print(f"ms_gan: native CPU convolutions off ({_state['off']}); MindSpore's own run",
-                  file=sys.stderr)
-    return _state.get("library")
+    """The native library's path for a layer being made, or None (and one line on stderr,
+    once per reason, saying why)."""
+    if _state.get("suspended"):
+        return None
+    path, reason = state()
+    if reason is not None and reason not in _state.setdefault("told", set()):
+        _state["told"].add(reason)
+        print(f"ms_gan: native CPU convolutions off ({reason}); MindSpore's own run", file=sys.stderr)
+    return path
+
+
+@contextlib.contextmanager
+def suspended():
+    """Layers made inside run MindSpore's own convolutions, silently: the benchmark's
+    "no native" column beside the native one in the same process."""
+    _state["suspended"] = True
+    try:
+        yield
+    finally:
+        _state["suspended"] = False
