@@ -99,6 +99,16 @@ def _conv_output_size(size, kernel, stride, before, after):
     return (size + before + after - kernel) // stride + 1
 
 
+def _same_dtype(first, *rest):
+    return first
+
+
+def _conv_config(weight_shape, stride, padding):
+    """The native kernels' int64 geometry tensor (ms_gan/native/convolution.cpp)."""
+    (sh, sw), (top, bottom, left, right), (kh, kw) = stride, padding, weight_shape[2:]
+    return ms.Tensor(np.array([sh, sw, top, left, bottom, right, kh, kw], np.int64))
+
+
 class NativeConv2dKernel(Kernel):
     """conv(x, weight) and both its gradients as native oneDNN kernels (ms_gan/native,
     docs/native.md): ms_gan.native.library() built them."""
@@ -106,28 +116,49 @@ class NativeConv2dKernel(Kernel):
     def __init__(self, library, weight_shape, stride, padding):
         super().__init__()
         (sh, sw), (top, bottom, left, right), (kh, kw) = stride, padding, weight_shape[2:]
-        self.config = ms.Tensor(np.array([sh, sw, top, left, bottom, right, kh, kw], np.int64))
+        self.config = _conv_config(weight_shape, stride, padding)
 
-        def forward_shape(x, w, config):
+        def forward_shape(x, w, *rest):
             return (x[0], w[0], _conv_output_size(x[2], kh, sh, top, bottom),
                     _conv_output_size(x[3], kw, sw, left, right))
 
-        def same_dtype(first, *rest):
-            return first
-
-        self.forward = ops.Custom(f"{library}:ms_gan_conv_forward", out_shape=forward_shape,
-                                  out_dtype=same_dtype, func_type="aot")
+        self.forward = ops.Custom(f"{library}:{self.FORWARD}", out_shape=forward_shape, out_dtype=_same_dtype,
+                                  func_type="aot")
         self.backward_data = ops.Custom(f"{library}:ms_gan_conv_backward_data",
-                                        out_shape=lambda dy, w, x, config: x, out_dtype=same_dtype, func_type="aot")
-        self.backward_weights = ops.Custom(f"{library}:ms_gan_conv_backward_weights",
-                                           out_shape=lambda x, dy, config: tuple(weight_shape),
-                                           out_dtype=same_dtype, func_type="aot")
+                                        out_shape=lambda dy, w, x, config: x, out_dtype=_same_dtype, func_type="aot")
+        self.backward_weights = self.weight_gradient(library, tuple(weight_shape))
+
+    FORWARD = "ms_gan_conv_forward"
+
+    def weight_gradient(self, library, weight_shape):
+        return ops.Custom(f"{library}:ms_gan_conv_backward_weights", out_shape=lambda x, dy, config: weight_shape,
+                          out_dtype=_same_dtype, func_type="aot")
 
     def construct(self, x, weight):
         return self.forward(x, weight, self.config)
 
     def bprop(self, x, weight, out, dout):
         return self.backward_data(dout, weight, x, self.config), self.backward_weights(x, dout, self.config)
+
+
+class NativeConv2dBiasKernel(NativeConv2dKernel):
+    """conv(x, weight) + bias in one native kernel, and the bias gradient with the weight
+    gradient in another: MindSpore's BiasAdd and BiasAddGrad are separate kernels, each
+    several times an elementwise op on CPU."""
+
+    FORWARD = "ms_gan_conv_forward_bias"
+
+    def weight_gradient(self, library, weight_shape):
+        return ops.Custom(f"{library}:ms_gan_conv_backward_weights_bias",
+                          out_shape=lambda x, dy, config: (weight_shape, weight_shape[:1]),
+                          out_dtype=lambda x, dy, config: (x, x), func_type="aot")
+
+    def construct(self, x, weight, bias):
+        return self.forward(x, weight, bias, self.config)
+
+    def bprop(self, x, weight, bias, out, dout):
+        grad_weight, grad_bias = self.backward_weights(x, dout, self.config)
+        return self.backward_data(dout, weight, x, self.config), grad_weight, grad_bias
 
 
 class NativeConv2dTransposeKernel(Kernel):
@@ -139,7 +170,7 @@ class NativeConv2dTransposeKernel(Kernel):
     def __init__(self, library, weight_shape, stride, padding):
         super().__init__()
         (sh, sw), (top, bottom, left, right), (kh, kw) = stride, padding, weight_shape[2:]
-        self.config = ms.Tensor(np.array([sh, sw, top, left, bottom, right, kh, kw], np.int64))
+        self.config = _conv_config(weight_shape, stride, padding)
 
         def transposed_shape(x, w, config):
             return (x[0], w[1], (x[2] - 1) * sh - top - bottom + kh, (x[3] - 1) * sw - left - right + kw)
@@ -148,16 +179,13 @@ class NativeConv2dTransposeKernel(Kernel):
             return (dout[0], w[0], _conv_output_size(dout[2], kh, sh, top, bottom),
                     _conv_output_size(dout[3], kw, sw, left, right))
 
-        def same_dtype(first, *rest):
-            return first
-
         self.forward = ops.Custom(f"{library}:ms_gan_conv_backward_data", out_shape=transposed_shape,
-                                  out_dtype=same_dtype, func_type="aot")
+                                  out_dtype=_same_dtype, func_type="aot")
         self.input_grad = ops.Custom(f"{library}:ms_gan_conv_forward", out_shape=conv_shape,
-                                     out_dtype=same_dtype, func_type="aot")
+                                     out_dtype=_same_dtype, func_type="aot")
         self.weight_grad = ops.Custom(f"{library}:ms_gan_conv_backward_weights",
                                       out_shape=lambda dout, x, config: tuple(weight_shape),
-                                      out_dtype=same_dtype, func_type="aot")
+                                      out_dtype=_same_dtype, func_type="aot")
 
     def construct(self, x, weight):
         return self.forward(x, weight, self.config)
@@ -179,7 +207,8 @@ class Conv2d(nn.Conv2d):
         pads = _padding(pad_mode, padding)
         library = native.library()
         if library is not None:
-            self.kernel = NativeConv2dKernel(library, self.weight.shape, _pair(stride), pads)
+            kernel = NativeConv2dBiasKernel if has_bias else NativeConv2dKernel
+            self.kernel = kernel(library, self.weight.shape, _pair(stride), pads)
         elif _pair(stride) == (1, 1) and len(set(pads)) == 1 and _pair(kernel_size)[0] == _pair(kernel_size)[1]:
             self.kernel = Conv2dStride1Kernel(in_channels, out_channels, _pair(kernel_size)[0], pads[0])
         else:
@@ -188,6 +217,8 @@ class Conv2d(nn.Conv2d):
     def construct(self, x):
         if self.kernel is None:
             return super().construct(x)
+        if isinstance(self.kernel, NativeConv2dBiasKernel):
+            return self.kernel(x, self.weight, self.bias)
         out = self.kernel(x, self.weight)
         return ops.bias_add(out, self.bias) if self.has_bias else out
 

@@ -3,9 +3,11 @@
 // for the THREADPOOL CPU runtime), as MindSpore Custom ops of type "aot".
 //
 // Every entry point has MindSpore's aot signature; params holds the inputs, then the output:
-//   ms_gan_conv_forward          (x, weight, config)           -> y
-//   ms_gan_conv_backward_data    (dy, weight, [ignored], config) -> dx (its shape says the geometry)
-//   ms_gan_conv_backward_weights (x, dy, config)               -> dweight
+//   ms_gan_conv_forward               (x, weight, config)             -> y
+//   ms_gan_conv_forward_bias          (x, weight, bias, config)       -> y
+//   ms_gan_conv_backward_data         (dy, weight, [ignored], config) -> dx (its shape says the geometry)
+//   ms_gan_conv_backward_weights      (x, dy, config)                 -> dweight
+//   ms_gan_conv_backward_weights_bias (x, dy, config)                 -> dweight, dbias
 // config: int64 [stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, kernel_h, kernel_w].
 // All tensors float32, NCHW; weights (out, in, kh, kw).
 #include <sched.h>
@@ -73,12 +75,13 @@ const dnnl_version_info *dnnl_version(void);
 namespace {
 
 // enum values of the oneDNN 2.x C API
-const int kCpuEngine = 1, kF32 = 3, kTagAny = 1, kTagAbcd = 5;
+const int kCpuEngine = 1, kF32 = 3, kTagAny = 1, kTagA = 2, kTagAbcd = 5;
 const int kForwardTraining = 64;
 const int kConvolutionDirect = 1;
 const int kQueryImplInfo = 8, kQuerySrc = 129, kQueryDiffSrc = 130, kQueryWeights = 131, kQueryDiffWeights = 132,
           kQueryDst = 133, kQueryDiffDst = 134;
-const int kArgSrc = 1, kArgDst = 17, kArgWeights = 33, kArgDiffSrc = 129, kArgDiffDst = 145, kArgDiffWeights = 161;
+const int kArgSrc = 1, kArgDst = 17, kArgWeights = 33, kArgBias = 41, kArgDiffSrc = 129, kArgDiffDst = 145,
+          kArgDiffWeights = 161, kArgDiffBias = 169;
 const unsigned kRuntimeThreadpool = 8;
 void *const kAllocate = reinterpret_cast<void *>(static_cast<size_t>(-1));
 
@@ -188,6 +191,7 @@ enum Direction { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
 struct Geometry {
     int64_t x[4], w[4], y[4];
     int64_t stride[2], pad_l[2], pad_r[2];
+    int64_t bias;   // 1: the forward adds a bias, the weight gradient also gives the bias gradient
     bool operator<(const Geometry &o) const { return std::memcmp(this, &o, sizeof(Geometry)) < 0; }
 };
 
@@ -222,9 +226,11 @@ bool ensure_engine() {
     return true;
 }
 
+// A float32 memory descriptor of a 4-d tensor, or of a 1-d one (a bias) where shape[1..3] are 0.
 bool init_md(dnnl_memory_desc *md, const int64_t *shape, int tag) {
     dnnl_dims dims = {shape[0], shape[1], shape[2], shape[3]};
-    CHECK(dnnl_memory_desc_init_by_tag(md, 4, dims, kF32, tag));
+    int ndims = shape[1] ? 4 : 1;
+    CHECK(dnnl_memory_desc_init_by_tag(md, ndims, dims, kF32, ndims == 4 ? tag : kTagA));
     return true;
 }
 
@@ -262,8 +268,12 @@ Plan *make_plan(int direction, const Geometry &g) {
     State &s = state();
     if (!ensure_engine()) return nullptr;
     int tag = layout(direction, g);
-    dnnl_memory_desc x_md, w_md, y_md;
-    if (!init_md(&x_md, g.x, tag) || !init_md(&w_md, g.w, tag) || !init_md(&y_md, g.y, tag)) return nullptr;
+    dnnl_memory_desc x_md, w_md, y_md, b_md;
+    const int64_t bias_shape[4] = {g.w[0], 0, 0, 0};
+    if (!init_md(&x_md, g.x, tag) || !init_md(&w_md, g.w, tag) || !init_md(&y_md, g.y, tag) ||
+        !init_md(&b_md, bias_shape, tag))
+        return nullptr;
+    const dnnl_memory_desc *bias_md = g.bias ? &b_md : nullptr;
     dnnl_dims stride = {g.stride[0], g.stride[1]}, pad_l = {g.pad_l[0], g.pad_l[1]}, pad_r = {g.pad_r[0], g.pad_r[1]};
     static dnnl_convolution_desc forward_desc, desc;
     auto fail = [](const char *what, int status) {
@@ -271,7 +281,7 @@ Plan *make_plan(int direction, const Geometry &g) {
         return nullptr;
     };
     int status = dnnl_convolution_forward_desc_init(&forward_desc, kForwardTraining, kConvolutionDirect, &x_md, &w_md,
-                                                    nullptr, &y_md, stride, pad_l, pad_r);
+                                                    bias_md, &y_md, stride, pad_l, pad_r);
     if (status) return fail("convolution forward desc", status);
     dnnl_primitive_desc *forward_pd = nullptr, *pd = nullptr;
     status = dnnl_primitive_desc_create(&forward_pd, &forward_desc, nullptr, s.engine, nullptr);
@@ -283,7 +293,7 @@ Plan *make_plan(int direction, const Geometry &g) {
             status = dnnl_convolution_backward_data_desc_init(&desc, kConvolutionDirect, &x_md, &w_md, &y_md, stride,
                                                               pad_l, pad_r);
         else
-            status = dnnl_convolution_backward_weights_desc_init(&desc, kConvolutionDirect, &x_md, &w_md, nullptr,
+            status = dnnl_convolution_backward_weights_desc_init(&desc, kConvolutionDirect, &x_md, &w_md, bias_md,
                                                                  &y_md, stride, pad_l, pad_r);
         if (status) return fail("convolution backward desc", status);
         status = dnnl_primitive_desc_create(&pd, &desc, nullptr, s.engine, forward_pd);
@@ -297,7 +307,9 @@ Plan *make_plan(int direction, const Geometry &g) {
     if (direction == kForward)
         ok = add_argument(plan, kArgSrc, false, g.x, dnnl_primitive_desc_query_md(pd, kQuerySrc, 0)) &&
              add_argument(plan, kArgWeights, false, g.w, dnnl_primitive_desc_query_md(pd, kQueryWeights, 0)) &&
-             add_argument(plan, kArgDst, true, g.y, dnnl_primitive_desc_query_md(pd, kQueryDst, 0));
+             add_argument(plan, kArgDst, true, g.y, dnnl_primitive_desc_query_md(pd, kQueryDst, 0)) &&
+             (!g.bias ||
+              add_argument(plan, kArgBias, false, bias_shape, dnnl_primitive_desc_query_md(pd, kQueryWeights, 1)));
     else if (direction == kBackwardData)
         ok = add_argument(plan, kArgDiffDst, false, g.y, dnnl_primitive_desc_query_md(pd, kQueryDiffDst, 0)) &&
              add_argument(plan, kArgWeights, false, g.w, dnnl_primitive_desc_query_md(pd, kQueryWeights, 0)) &&
@@ -305,7 +317,9 @@ Plan *make_plan(int direction, const Geometry &g) {
     else
         ok = add_argument(plan, kArgSrc, false, g.x, dnnl_primitive_desc_query_md(pd, kQuerySrc, 0)) &&
              add_argument(plan, kArgDiffDst, false, g.y, dnnl_primitive_desc_query_md(pd, kQueryDiffDst, 0)) &&
-             add_argument(plan, kArgDiffWeights, true, g.w, dnnl_primitive_desc_query_md(pd, kQueryDiffWeights, 0));
+             add_argument(plan, kArgDiffWeights, true, g.w, dnnl_primitive_desc_query_md(pd, kQueryDiffWeights, 0)) &&
+             (!g.bias || add_argument(plan, kArgDiffBias, true, bias_shape,
+                                      dnnl_primitive_desc_query_md(pd, kQueryDiffWeights, 1)));
     return ok ? plan : nullptr;
 }
 
@@ -342,12 +356,14 @@ bool run(Plan *plan, void *const *handles) {
     return true;
 }
 
-// The geometry from the shapes and the config tensor; x, w, y as the three float32 NCHW tensors.
-bool geometry(int nparam, int *ndims, int64_t **shapes, const char **dtypes, void **params, int x, int w, int y,
-              Geometry *g) {
-    const int config = nparam - 2;
+// The geometry from the shapes and the config tensor at params[config]; x, w, y index the
+// three float32 NCHW tensors, bias the float32 bias (or -1).
+bool geometry(int *ndims, int64_t **shapes, const char **dtypes, void **params, int x, int w, int y, int bias,
+              int config, Geometry *g) {
     for (int i : {x, w, y})
         if (ndims[i] != 4 || std::strcmp(dtypes[i], "float32") != 0) return false;
+    if (bias >= 0 && (ndims[bias] != 1 || shapes[bias][0] != shapes[w][0] || std::strcmp(dtypes[bias], "float32")))
+        return false;
     if (ndims[config] != 1 || shapes[config][0] != 8 || std::strcmp(dtypes[config], "int64") != 0) return false;
     const int64_t *c = static_cast<const int64_t *>(params[config]);
     std::memset(g, 0, sizeof(Geometry));
@@ -357,25 +373,28 @@ bool geometry(int nparam, int *ndims, int64_t **shapes, const char **dtypes, voi
     g->stride[0] = c[0], g->stride[1] = c[1];
     g->pad_l[0] = c[2], g->pad_l[1] = c[3];
     g->pad_r[0] = c[4], g->pad_r[1] = c[5];
+    g->bias = bias >= 0;
     return g->w[2] == c[6] && g->w[3] == c[7];
 }
 
-int convolve(int direction, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+// params: the inputs, then the outputs, as in the table at the top of this file.
+int convolve(int direction, bool bias, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
     State &s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
     Geometry g;
-    const int out = nparam - 1;
-    void *handles[3];
+    void *handles[4];   // in the order make_plan adds the arguments
     bool ok;
-    if (direction == kForward) {              // x, weight, config -> y
-        ok = geometry(nparam, ndims, shapes, dtypes, params, 0, 1, out, &g);
-        handles[0] = params[0], handles[1] = params[1], handles[2] = params[out];
+    if (direction == kForward) {              // x, weight, [bias,] config -> y
+        const int y = nparam - 1, b = bias ? 2 : -1;
+        ok = geometry(ndims, shapes, dtypes, params, 0, 1, y, b, nparam - 2, &g);
+        handles[0] = params[0], handles[1] = params[1], handles[2] = params[y], handles[3] = bias ? params[2] : 0;
     } else if (direction == kBackwardData) {  // dy, weight, [shape donor,] config -> dx
-        ok = geometry(nparam, ndims, shapes, dtypes, params, out, 1, 0, &g);
-        handles[0] = params[0], handles[1] = params[1], handles[2] = params[out];
-    } else {                                  // x, dy, config -> dweight
-        ok = geometry(nparam, ndims, shapes, dtypes, params, 0, out, 1, &g);
-        handles[0] = params[0], handles[1] = params[1], handles[2] = params[out];
+        const int dx = nparam - 1;
+        ok = geometry(ndims, shapes, dtypes, params, dx, 1, 0, -1, nparam - 2, &g);
+        handles[0] = params[0], handles[1] = params[1], handles[2] = params[dx];
+    } else {                                  // x, dy, config -> dweight, [dbias]
+        ok = nparam == (bias ? 5 : 4) && geometry(ndims, shapes, dtypes, params, 0, 3, 1, bias ? 4 : -1, 2, &g);
+        handles[0] = params[0], handles[1] = params[1], handles[2] = params[3], handles[3] = bias ? params[4] : 0;
     }
     if (!ok) {
         std::fprintf(stderr, "ms_gan native: unexpected shapes or dtypes\n");
@@ -400,33 +419,13 @@ int ms_gan_native_check(int *major, int *minor, int *patch) {
     return ensure_engine() ? 0 : 3;
 }
 
-// The implementation oneDNN chose for a direction at a geometry, "" before its first run.
-const char *ms_gan_native_implementation(int direction, const int64_t *x, const int64_t *w, const int64_t *y,
-                                         const int64_t *config) {
-    Geometry g;
-    std::memset(&g, 0, sizeof(g));
-    std::memcpy(g.x, x, sizeof(g.x));
-    std::memcpy(g.w, w, sizeof(g.w));
-    std::memcpy(g.y, y, sizeof(g.y));
-    g.stride[0] = config[0], g.stride[1] = config[1];
-    g.pad_l[0] = config[2], g.pad_l[1] = config[3];
-    g.pad_r[0] = config[4], g.pad_r[1] = config[5];
-    std::lock_guard<std::mutex> lock(state().mutex);
-    auto found = state().plans.find(std::make_pair(direction, g));
-    return found == state().plans.end() ? "" : found->second->implementation.c_str();
-}
-
-int ms_gan_conv_forward(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *, void *) {
-    return convolve(kForward, nparam, params, ndims, shapes, dtypes);
-}
-
-int ms_gan_conv_backward_data(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *,
-                              void *) {
-    return convolve(kBackwardData, nparam, params, ndims, shapes, dtypes);
-}
-
-int ms_gan_conv_backward_weights(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *,
-                                 void *) {
-    return convolve(kBackwardWeights, nparam, params, ndims, shapes, dtypes);
-}
+#define ENTRY(name, direction, bias)                                                                     \
+    int name(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *, void *) { \
+        return convolve(direction, bias, nparam, params, ndims, shapes, dtypes);                             \
+    }
+ENTRY(ms_gan_conv_forward, kForward, false)
+ENTRY(ms_gan_conv_forward_bias, kForward, true)
+ENTRY(ms_gan_conv_backward_data, kBackwardData, false)
+ENTRY(ms_gan_conv_backward_weights, kBackwardWeights, false)
+ENTRY(ms_gan_conv_backward_weights_bias, kBackwardWeights, true)
 }
