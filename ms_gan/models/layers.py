@@ -206,6 +206,7 @@ class Conv2d(nn.Conv2d):
                          has_bias=has_bias)
         pads = _padding(pad_mode, padding)
         library = native.library()
+        self.fused_bias = library is not None and has_bias     # the native kernel adds the bias itself
         if library is not None:
             kernel = NativeConv2dBiasKernel if has_bias else NativeConv2dKernel
             self.kernel = kernel(library, self.weight.shape, _pair(stride), pads)
@@ -217,7 +218,7 @@ class Conv2d(nn.Conv2d):
     def construct(self, x):
         if self.kernel is None:
             return super().construct(x)
-        if isinstance(self.kernel, NativeConv2dBiasKernel):
+        if self.fused_bias:
             return self.kernel(x, self.weight, self.bias)
         out = self.kernel(x, self.weight)
         return ops.bias_add(out, self.bias) if self.has_bias else out
