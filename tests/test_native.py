@@ -155,3 +155,14 @@ def test_two_processes_building_into_a_fresh_cache_at_once_both_run(tmp_path):
         assert out.split()[:3] == ["NativeConv2dBiasKernel", "NativeConv2dTransposeKernel", str(built[0])]
         assert out.split()[3:] == ["(1,", "3,", "8,", "8)"]
         assert "ms_gan:" not in err
+
+
+def test_another_device_runs_mindspores_own_layers_and_says_so_once(monkeypatch, capsys):
+    """The device is read as each layer is made (no GPU or Ascend here: the context's answer
+    is replaced for this test only)."""
+    real = ms.get_context
+    monkeypatch.setattr(native.ms, "get_context", lambda key: "GPU" if key == "device_target" else real(key))
+    made = [layers.Conv2d(3, 4, 3, 2, pad_mode="pad", padding=1) for _ in range(2)]
+    assert [layer.kernel for layer in made] == [None, None]
+    assert native.state() == (None, "the device is GPU")
+    assert capsys.readouterr().err.count("native CPU convolutions off (the device is GPU)") == 1
