@@ -1,6 +1,8 @@
 """Layers the MindSpore twins need where MindSpore's own differs from PyTorch's, or is
 slow on CPU. Each computes the same math as the MindSpore layer it replaces and keeps its
-parameter names; docs/bench_ops.md has the per-op timings behind every backward here.
+parameter names; docs/bench_ops.md has the per-op timings behind every backward here. The
+convolutions run on the project's native oneDNN kernels where ms_gan.native builds them
+(docs/native.md).
 
 Each custom backward (`bprop`) sits on a parameterless `Kernel` that the layer calls: a
 bprop returns gradients of a cell's inputs only (so the weights go in as inputs), and
@@ -113,6 +115,8 @@ class NativeConv2dKernel(Kernel):
     """conv(x, weight) and both its gradients as native oneDNN kernels (ms_gan/native,
     docs/native.md): ms_gan.native.library() built them."""
 
+    FORWARD = "ms_gan_conv_forward"
+
     def __init__(self, library, weight_shape, stride, padding):
         super().__init__()
         (sh, sw), (top, bottom, left, right), (kh, kw) = stride, padding, weight_shape[2:]
@@ -127,8 +131,6 @@ class NativeConv2dKernel(Kernel):
         self.backward_data = ops.Custom(f"{library}:ms_gan_conv_backward_data",
                                         out_shape=lambda dy, w, x, config: x, out_dtype=_same_dtype, func_type="aot")
         self.backward_weights = self.weight_gradient(library, tuple(weight_shape))
-
-    FORWARD = "ms_gan_conv_forward"
 
     def weight_gradient(self, library, weight_shape):
         return ops.Custom(f"{library}:ms_gan_conv_backward_weights", out_shape=lambda x, dy, config: weight_shape,

@@ -20,7 +20,6 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <string>
 #include <thread>
 #include <vector>
 
@@ -66,7 +65,6 @@ int dnnl_primitive_desc_create(dnnl_primitive_desc **pd, const void *op_desc, co
 int dnnl_reorder_primitive_desc_create(dnnl_primitive_desc **pd, const dnnl_memory_desc *src, dnnl_engine *src_engine,
                                        const dnnl_memory_desc *dst, dnnl_engine *dst_engine, const void *attr);
 const dnnl_memory_desc *dnnl_primitive_desc_query_md(const dnnl_primitive_desc *pd, int what, int index);
-int dnnl_primitive_desc_query(const dnnl_primitive_desc *pd, int what, int index, void *result);
 int dnnl_primitive_create(dnnl_primitive **primitive, const dnnl_primitive_desc *pd);
 int dnnl_primitive_execute(const dnnl_primitive *primitive, dnnl_stream *stream, int nargs, const dnnl_exec_arg *args);
 const dnnl_version_info *dnnl_version(void);
@@ -78,7 +76,7 @@ namespace {
 const int kCpuEngine = 1, kF32 = 3, kTagAny = 1, kTagA = 2, kTagAbcd = 5;
 const int kForwardTraining = 64;
 const int kConvolutionDirect = 1;
-const int kQueryImplInfo = 8, kQuerySrc = 129, kQueryDiffSrc = 130, kQueryWeights = 131, kQueryDiffWeights = 132,
+const int kQuerySrc = 129, kQueryDiffSrc = 130, kQueryWeights = 131, kQueryDiffWeights = 132,
           kQueryDst = 133, kQueryDiffDst = 134;
 const int kArgSrc = 1, kArgDst = 17, kArgWeights = 33, kArgBias = 41, kArgDiffSrc = 129, kArgDiffDst = 145,
           kArgDiffWeights = 161, kArgDiffBias = 169;
@@ -183,7 +181,6 @@ struct Argument {
 struct Plan {
     dnnl_primitive *primitive = nullptr;
     std::vector<Argument> arguments;
-    std::string implementation;
 };
 
 enum Direction { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
@@ -300,8 +297,6 @@ Plan *make_plan(int direction, const Geometry &g) {
         if (status) return fail("convolution backward primitive desc", status);
     }
     Plan *plan = new Plan;
-    const char *impl = nullptr;
-    if (dnnl_primitive_desc_query(pd, kQueryImplInfo, 0, &impl) == 0 && impl) plan->implementation = impl;
     if (dnnl_primitive_create(&plan->primitive, pd)) return fail("convolution primitive", -1);
     bool ok;
     if (direction == kForward)
