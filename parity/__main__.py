@@ -125,6 +125,14 @@ def build_parser():
     bench.add_argument("--no-commands", action="store_true", help="skip timing parity check and convert")
     bench.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
 
+    convs = commands.add_parser("bench-convs", help="every convolution of the models at its training batch, per op: "
+                                                    "MindSpore's own kernels, the native ones and PyTorch's")
+    convs.add_argument("--model", nargs="+", default=["all"], metavar="MODEL",
+                       help="model names, or all (default all)")
+    convs.add_argument("--repeats", type=arguments.POSITIVE_INT, default=5,
+                       help="timed repeats of each op (default 5)")
+    convs.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
+
     workers = commands.add_parser("bench-workers", help="training throughput with 1 and 2 data-parallel workers "
                                                         "per framework, started by msrun and torchrun")
     workers.add_argument("--model", choices=sorted(MODELS), default="gan", help="the model (default gan)")
@@ -216,7 +224,8 @@ def build_parser():
 MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "parity.trajectory",
            "bench": "parity.bench", "sgan-study": "parity.sgan_study", "quality-study": "parity.quality_study",
            "fid": "parity.fid", "digit-classifier": "parity.digit_classifier",
-           "bench-workers": "parity.bench_workers", "export-check": "parity.export_check"}
+           "bench-workers": "parity.bench_workers", "export-check": "parity.export_check",
+           "bench-convs": "parity.bench_convs"}
 
 
 def main(argv=None):

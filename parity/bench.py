@@ -23,6 +23,7 @@ from PIL import Image
 
 import ms_gan.models
 import torch_gan.models
+from ms_gan import native
 from ms_gan.checkpoint import save_training_checkpoint
 from ms_gan.data import create_dataset
 from ms_gan.device import use_device as use_ms_device
@@ -39,6 +40,8 @@ from torch_gan.generate import generate as torch_generate
 from torch_gan.train import TrainStep as TorchTrainStep
 
 TORCH_REFERENCE = {"train": "torch eager", "generate": "torch", "data": "torch DataLoader"}
+# MindSpore's own convolutions beside the native ones (docs/native.md), where those are on.
+NO_NATIVE = {"train": "ms jit, no native", "generate": "ms, no native"}
 # The batch each model trains at by default (parity/common/training.py DEFAULTS): the faces
 # tutorial's for the default model with --data (dcgan), the embedded digits' for the others.
 TRAINING_BATCH = {name: training.DEFAULTS["data" if name == training.DEFAULTS["data"]["model"] else "embedded"]
@@ -103,6 +106,10 @@ def train_runs(model, batch, steps, torch_device, compile_torch, notes):
     labels = rng.integers(0, config.num_classes, batch) if config.num_classes else None
     steppers = {f"mindspore {mode}": MsTrainStep(*ms_gan.models.build(model, seed=0), mode=mode, loss=config.loss)
                 for mode in ("jit", "pynative")}
+    if native.library() is not None:
+        with native.suspended():
+            steppers[NO_NATIVE["train"]] = MsTrainStep(*ms_gan.models.build(model, seed=0), mode="jit",
+                                                       loss=config.loss)
     steppers["torch eager"] = TorchTrainStep(*(net.to(torch_device) for net in torch_gan.models.build(model, seed=0)),
                                              loss=config.loss)
     if compile_torch:
@@ -128,6 +135,10 @@ def generate_runs(model, batch, steps, torch_device):
     ms_g, _ = ms_gan.models.build(model, seed=0)
     torch_g, _ = torch_gan.models.build(model, seed=0)
     torch_g.to(torch_device)
+    generators = {"mindspore": ms_g}
+    if native.library() is not None:
+        with native.suspended():
+            generators[NO_NATIVE["generate"]] = ms_gan.models.build(model, seed=0)[0]
 
     def run(generate, generator):
         def fn():
@@ -135,7 +146,7 @@ def generate_runs(model, batch, steps, torch_device):
                 generate(generator, noise)
             return steps * batch
         return fn
-    return {"mindspore": run(ms_generate, ms_g), "torch": run(torch_generate, torch_g)}
+    return {**{name: run(ms_generate, g) for name, g in generators.items()}, "torch": run(torch_generate, torch_g)}
 
 
 def data_runs(model, folder, batch, workers):
@@ -182,6 +193,11 @@ def machine():
             "torch_threads": torch.get_num_threads()}
 
 
+def native_state():
+    path, reason = native.state()
+    return "on" if path is not None else f"off ({reason})"
+
+
 def run_bench(models=("dcgan",), batch=None, device="CPU", repeats=5, steps=2, images=2048, workers=2,
               compile_torch=True, commands=True, log=print):
     """All measurements of every model (at `batch`, or its training batch); returns the
@@ -190,7 +206,7 @@ def run_bench(models=("dcgan",), batch=None, device="CPU", repeats=5, steps=2, i
     ms_device = use_ms_device(device)
     torch_device = torch.device(TORCH_DEVICE_FOR[ms_device])
     result = {"models": list(models), "device": ms_device, "torch_device": str(torch_device),
-              "machine": machine(), "entries": [], "commands": [], "notes": []}
+              "machine": machine(), "native": native_state(), "entries": [], "commands": [], "notes": []}
     notes = result["notes"]
     with tempfile.TemporaryDirectory(prefix="parity_bench_") as tmp:
         tmp = Path(tmp)
@@ -220,6 +236,7 @@ def format_result(result):
              f"PyTorch {m['torch']} on {result['torch_device']} ({m['torch_threads']} threads)",
              f"machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average'][0]:.1f} at the start, "
              f"{m['load_average_after'][0]:.1f} at the end",
+             f"native CPU convolutions (docs/native.md): {result['native']}",
              f"{'model':12s} {'batch':>5s} {'group':9s} {'implementation':18s} {'img/s':>9s} {'min':>9s} "
              f"{'max':>9s} {'x torch':>8s}"]
     for e in result["entries"]:

@@ -2,6 +2,13 @@
 same math in another MindSpore formulation.
 
     python docs/repro/mindspore_cpu_slow_ops.py [--repeats 7]
+    python docs/repro/mindspore_cpu_slow_ops.py --trace
+
+`--trace` shows why the convolutions are slow: one stride-2 convolution, forward and both
+gradients, under oneDNN's verbose log (DNNL_VERBOSE=1 for MindSpore's bundled oneDNN 2.2,
+ONEDNN_VERBOSE=1 for PyTorch's), one line per oneDNN kernel run: MindSpore runs each as
+`gemm:jit` (im2col and a matrix product) on plain `abcd`; PyTorch as direct kernels on
+blocked layouts.
 
 Needs only mindspore, torch and numpy (not this project). Each row times one op forward
 (or forward and backward) under ms.jit against PyTorch eager on the same float32 data,
@@ -12,6 +19,9 @@ docs/bench_ops.md.
 import argparse
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import mindspore as ms
@@ -47,10 +57,48 @@ def _wait(out):
         t.asnumpy()
 
 
+TRACED = """
+import mindspore as ms, numpy as np, torch
+from mindspore import nn
+ms.set_device("CPU")
+x = np.random.default_rng(0).standard_normal((32, 64, 16, 16)).astype(np.float32)
+conv = nn.Conv2d(64, 128, 4, 2, pad_mode="pad", padding=1)
+
+
+def loss(x):
+    return (conv(x) ** 2).sum()
+
+
+grad = ms.jit(ms.grad(loss, 0, conv.trainable_params()))
+tconv = torch.nn.Conv2d(64, 128, 4, 2, 1)
+tx = torch.from_numpy(x).requires_grad_()
+for _ in range(2):
+    grad(ms.Tensor(x))[0].asnumpy()
+    (tconv(tx) ** 2).sum().backward()
+"""
+
+
+def trace():
+    """The last run's oneDNN verbose lines of both frameworks for one Conv2d(64, 128, 4, 2, 1)."""
+    env = {**os.environ, "DNNL_VERBOSE": "1", "ONEDNN_VERBOSE": "1"}
+    with tempfile.TemporaryDirectory() as folder:       # ms.jit compiles from a source file
+        script = os.path.join(folder, "traced.py")
+        with open(script, "w") as f:
+            f.write(TRACED)
+        out = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True).stdout
+    runs = [line for line in out.splitlines() if line.startswith(("dnnl_verbose,exec", "onednn_verbose,"))
+            and ",exec," in line]
+    for line in runs[len(runs) // 2:]:
+        print(line)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--trace", action="store_true", help="the oneDNN verbose lines of one convolution")
     args = parser.parse_args()
+    if args.trace:
+        return trace()
     ms.set_device("CPU")
     torch.set_num_threads(os.cpu_count())
     rng = np.random.default_rng(0)

@@ -18,9 +18,7 @@ def batch_norm(features, eps):
 
 def conv(in_channels, out_channels, stride):
     # Say pad mode and bias: MindSpore's defaults are pad_mode='same', no bias; PyTorch's has a bias.
-    if stride == 1:
-        return layers.Conv2d(in_channels, out_channels, 3, padding=1, has_bias=True)
-    return nn.Conv2d(in_channels, out_channels, 3, stride, pad_mode="pad", padding=1, has_bias=True)
+    return layers.Conv2d(in_channels, out_channels, 3, stride, pad_mode="pad", padding=1, has_bias=True)
 
 
 def generator_blocks(channels):

@@ -16,18 +16,12 @@ def batch_norm(features):
 
 
 def up(in_channels, out_channels, stride, padding):
-    if stride == 1:
-        return layers.Conv2dTranspose(in_channels, out_channels, 4, padding=padding, has_bias=False)
     # Say pad mode and bias explicitly: MindSpore's defaults are pad_mode='same', no bias.
-    pad_mode = "pad" if padding else "valid"
-    return nn.Conv2dTranspose(in_channels, out_channels, 4, stride, pad_mode=pad_mode, padding=padding, has_bias=False)
+    return layers.Conv2dTranspose(in_channels, out_channels, 4, stride, pad_mode="pad", padding=padding, has_bias=False)
 
 
 def down(in_channels, out_channels, stride, padding):
-    if stride == 1:
-        return layers.Conv2d(in_channels, out_channels, 4, padding=padding, has_bias=False)
-    pad_mode = "pad" if padding else "valid"
-    return nn.Conv2d(in_channels, out_channels, 4, stride, pad_mode=pad_mode, padding=padding, has_bias=False)
+    return layers.Conv2d(in_channels, out_channels, 4, stride, pad_mode="pad", padding=padding, has_bias=False)
 
 
 class Generator(nn.Cell):

@@ -17,8 +17,8 @@ _MOMENTUM = 1.0 - BATCHNORM_MOMENTUM
 
 def deconv(in_channels, out_channels, kernel_size, stride, padding):
     # Say pad mode and bias: MindSpore's defaults are pad_mode='same', no bias; PyTorch's has a bias.
-    return nn.Conv2dTranspose(in_channels, out_channels, kernel_size, stride,
-                              pad_mode="pad", padding=padding, has_bias=True)
+    return layers.Conv2dTranspose(in_channels, out_channels, kernel_size, stride,
+                                  pad_mode="pad", padding=padding, has_bias=True)
 
 
 class Generator(nn.Cell):
@@ -28,7 +28,7 @@ class Generator(nn.Cell):
         super().__init__()
         self.linear1 = nn.Dense(latent_dim, 256 * 7 * 7)
         self.bn1 = nn.BatchNorm1d(256 * 7 * 7, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
-        self.deconv1 = layers.Conv2dTranspose(256, 128, 3, padding=1, has_bias=True)   # 7x7
+        self.deconv1 = deconv(256, 128, 3, 1, 1)   # 7x7
         self.bn2 = nn.BatchNorm2d(128, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
         self.deconv2 = deconv(128, 64, 4, 2, 1)    # 14x14
         self.bn3 = nn.BatchNorm2d(64, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
@@ -50,8 +50,8 @@ class Discriminator(nn.Cell):
 
     def __init__(self):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 64, 3, 2, pad_mode="valid", has_bias=True)     # 13x13
-        self.conv2 = nn.Conv2d(64, 128, 3, 2, pad_mode="valid", has_bias=True)   # 6x6
+        self.conv1 = layers.Conv2d(1, 64, 3, 2, pad_mode="valid", has_bias=True)     # 13x13
+        self.conv2 = layers.Conv2d(64, 128, 3, 2, pad_mode="valid", has_bias=True)   # 6x6
         self.bn = nn.BatchNorm2d(128, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
         self.fc = nn.Dense(128 * 6 * 6, 1)
         self.leaky_relu = layers.LeakyReLU(alpha=0.01)   # torch F.leaky_relu's default slope

@@ -1,6 +1,8 @@
 """Layers the MindSpore twins need where MindSpore's own differs from PyTorch's, or is
 slow on CPU. Each computes the same math as the MindSpore layer it replaces and keeps its
-parameter names; docs/bench_ops.md has the per-op timings behind every backward here.
+parameter names; docs/bench_ops.md has the per-op timings behind every backward here. The
+convolutions run on the project's native oneDNN kernels where ms_gan.native builds them
+(docs/native.md).
 
 Each custom backward (`bprop`) sits on a parameterless `Kernel` that the layer calls: a
 bprop returns gradients of a cell's inputs only (so the weights go in as inputs), and
@@ -11,6 +13,8 @@ and its kernel as one layer.
 import mindspore as ms
 import numpy as np
 from mindspore import nn, ops
+
+from ms_gan import native
 
 
 class Tanh(nn.Cell):
@@ -80,34 +84,177 @@ class Conv2dStride1Kernel(Kernel):
         return self.input_grad_conv(dout, flipped), grad_weight
 
 
-class Conv2d(nn.Conv2d):
-    """nn.Conv2d for stride 1 and symmetric padding (`pad_mode="pad"`), with the faster
-    backward of Conv2dStride1Kernel; the same parameters (`weight`, `bias`)."""
+def _padding(pad_mode, padding):
+    """(top, bottom, left, right) of nn.Conv2d's pad_mode and padding ("pad" or "valid")."""
+    if pad_mode == "valid":
+        return (0, 0, 0, 0)
+    if pad_mode != "pad":
+        raise ValueError(f"pad_mode must be 'pad' or 'valid', not {pad_mode!r}")
+    return (padding,) * 4 if isinstance(padding, int) else tuple(padding)
 
-    def __init__(self, in_channels, out_channels, kernel_size, padding=0, has_bias=True):
-        super().__init__(in_channels, out_channels, kernel_size, 1, pad_mode="pad", padding=padding,
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _conv_output_size(size, kernel, stride, before, after):
+    return (size + before + after - kernel) // stride + 1
+
+
+def _same_dtype(first, *rest):
+    return first
+
+
+def _conv_config(weight_shape, stride, padding):
+    """The native kernels' int64 geometry tensor (ms_gan/native/convolution.cpp)."""
+    (sh, sw), (top, bottom, left, right), (kh, kw) = stride, padding, weight_shape[2:]
+    return ms.Tensor(np.array([sh, sw, top, left, bottom, right, kh, kw], np.int64))
+
+
+class NativeConv2dKernel(Kernel):
+    """conv(x, weight) and both its gradients as native oneDNN kernels (ms_gan/native,
+    docs/native.md): ms_gan.native.library() built them."""
+
+    FORWARD = "ms_gan_conv_forward"
+
+    def __init__(self, library, weight_shape, stride, padding):
+        super().__init__()
+        (sh, sw), (top, bottom, left, right), (kh, kw) = stride, padding, weight_shape[2:]
+        self.config = _conv_config(weight_shape, stride, padding)
+
+        def forward_shape(x, w, *rest):
+            return (x[0], w[0], _conv_output_size(x[2], kh, sh, top, bottom),
+                    _conv_output_size(x[3], kw, sw, left, right))
+
+        self.forward = ops.Custom(f"{library}:{self.FORWARD}", out_shape=forward_shape, out_dtype=_same_dtype,
+                                  func_type="aot")
+        self.backward_data = ops.Custom(f"{library}:ms_gan_conv_backward_data",
+                                        out_shape=lambda dy, w, x, config: x, out_dtype=_same_dtype, func_type="aot")
+        self.backward_weights = self.weight_gradient(library, tuple(weight_shape))
+
+    def weight_gradient(self, library, weight_shape):
+        return ops.Custom(f"{library}:ms_gan_conv_backward_weights", out_shape=lambda x, dy, config: weight_shape,
+                          out_dtype=_same_dtype, func_type="aot")
+
+    def construct(self, x, weight):
+        return self.forward(x, weight, self.config)
+
+    def bprop(self, x, weight, out, dout):
+        return self.backward_data(dout, weight, x, self.config), self.backward_weights(x, dout, self.config)
+
+
+class NativeConv2dBiasKernel(NativeConv2dKernel):
+    """conv(x, weight) + bias in one native kernel, and the bias gradient with the weight
+    gradient in another: MindSpore's BiasAdd and BiasAddGrad are separate kernels, each
+    several times an elementwise op on CPU."""
+
+    FORWARD = "ms_gan_conv_forward_bias"
+
+    def weight_gradient(self, library, weight_shape):
+        return ops.Custom(f"{library}:ms_gan_conv_backward_weights_bias",
+                          out_shape=lambda x, dy, config: (weight_shape, weight_shape[:1]),
+                          out_dtype=lambda x, dy, config: (x, x), func_type="aot")
+
+    def construct(self, x, weight, bias):
+        return self.forward(x, weight, bias, self.config)
+
+    def bprop(self, x, weight, bias, out, dout):
+        grad_weight, grad_bias = self.backward_weights(x, dout, self.config)
+        return self.backward_data(dout, weight, x, self.config), grad_weight, grad_bias
+
+
+class NativeConv2dTransposeKernel(Kernel):
+    """The transposed convolution of weight (in, out, k, k) as native oneDNN kernels: it is
+    the data gradient of the convolution out -> in with the same weight, so its forward is
+    that convolution's backward-data kernel, its input gradient that convolution's forward,
+    and its weight gradient that convolution's weight gradient with x and dout swapped."""
+
+    def __init__(self, library, weight_shape, stride, padding):
+        super().__init__()
+        (sh, sw), (top, bottom, left, right), (kh, kw) = stride, padding, weight_shape[2:]
+        self.config = _conv_config(weight_shape, stride, padding)
+
+        def transposed_shape(x, w, config):
+            return (x[0], w[1], (x[2] - 1) * sh - top - bottom + kh, (x[3] - 1) * sw - left - right + kw)
+
+        def conv_shape(dout, w, config):
+            return (dout[0], w[0], _conv_output_size(dout[2], kh, sh, top, bottom),
+                    _conv_output_size(dout[3], kw, sw, left, right))
+
+        self.forward = ops.Custom(f"{library}:ms_gan_conv_backward_data", out_shape=transposed_shape,
+                                  out_dtype=_same_dtype, func_type="aot")
+        self.input_grad = ops.Custom(f"{library}:ms_gan_conv_forward", out_shape=conv_shape,
+                                     out_dtype=_same_dtype, func_type="aot")
+        self.weight_grad = ops.Custom(f"{library}:ms_gan_conv_backward_weights",
+                                      out_shape=lambda dout, x, config: tuple(weight_shape),
+                                      out_dtype=_same_dtype, func_type="aot")
+
+    def construct(self, x, weight):
+        return self.forward(x, weight, self.config)
+
+    def bprop(self, x, weight, out, dout):
+        return self.input_grad(dout, weight, self.config), self.weight_grad(dout, x, self.config)
+
+
+class Conv2d(nn.Conv2d):
+    """nn.Conv2d (`pad_mode` "pad" or "valid", no dilation or groups) with the same parameters
+    (`weight`, `bias`), computed by the native kernels where ms_gan.native has built them;
+    otherwise, for stride 1, through Conv2dStride1Kernel's faster backward, and for other
+    strides as nn.Conv2d itself. nn.Conv2d.construct stays the plain form of the same math."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, pad_mode="pad", padding=0,
+                 has_bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride, pad_mode=pad_mode, padding=padding,
                          has_bias=has_bias)
-        self.kernel = Conv2dStride1Kernel(in_channels, out_channels, kernel_size, padding)
+        pads = _padding(pad_mode, padding)
+        library = native.library()
+        self.fused_bias = library is not None and has_bias     # the native kernel adds the bias itself
+        if library is not None:
+            kernel = NativeConv2dBiasKernel if has_bias else NativeConv2dKernel
+            self.kernel = kernel(library, self.weight.shape, _pair(stride), pads)
+        elif _pair(stride) == (1, 1) and len(set(pads)) == 1 and _pair(kernel_size)[0] == _pair(kernel_size)[1]:
+            self.kernel = Conv2dStride1Kernel(in_channels, out_channels, _pair(kernel_size)[0], pads[0])
+        else:
+            self.kernel = None
 
     def construct(self, x):
+        if self.kernel is None:
+            return super().construct(x)
+        if self.fused_bias:
+            return self.kernel(x, self.weight, self.bias)
         out = self.kernel(x, self.weight)
         return ops.bias_add(out, self.bias) if self.has_bias else out
 
 
 class Conv2dTranspose(nn.Conv2dTranspose):
-    """nn.Conv2dTranspose for stride 1 (`pad_mode="pad"`), the same parameters (`weight` of
-    shape (in, out, k, k), `bias`), computed as the stride-1 convolution it equals: the
-    weights flipped in space, in/out swapped, padded by kernel - 1 - padding. So it runs on
-    MindSpore's forward Conv2D and Conv2dStride1Kernel's backward instead of the slower CPU
-    Conv2DBackpropInput (docs/bench_ops.md)."""
+    """nn.Conv2dTranspose (`pad_mode` "pad" or "valid") with the same parameters (`weight` of
+    shape (in, out, k, k), `bias`), computed by the native kernels where ms_gan.native has
+    built them; otherwise, for stride 1, as the stride-1 convolution it equals (the weights
+    flipped in space, in/out swapped, padded by kernel - 1 - padding) on MindSpore's forward
+    Conv2D and Conv2dStride1Kernel's backward instead of the slower CPU Conv2DBackpropInput
+    (docs/bench_ops.md), and for other strides as nn.Conv2dTranspose itself."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, padding=0, has_bias=False):
-        super().__init__(in_channels, out_channels, kernel_size, 1, pad_mode="pad", padding=padding,
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, pad_mode="pad", padding=0,
+                 has_bias=False):
+        super().__init__(in_channels, out_channels, kernel_size, stride, pad_mode=pad_mode, padding=padding,
                          has_bias=has_bias)
-        self.kernel = Conv2dStride1Kernel(in_channels, out_channels, kernel_size, kernel_size - 1 - padding)
+        pads = _padding(pad_mode, padding)
+        library = native.library()
+        self.flip = False
+        if library is not None:
+            self.kernel = NativeConv2dTransposeKernel(library, self.weight.shape, _pair(stride), pads)
+        elif _pair(stride) == (1, 1) and len(set(pads)) == 1 and _pair(kernel_size)[0] == _pair(kernel_size)[1]:
+            k = _pair(kernel_size)[0]
+            self.kernel = Conv2dStride1Kernel(in_channels, out_channels, k, k - 1 - pads[0])
+            self.flip = True
+        else:
+            self.kernel = None
 
     def construct(self, x):
-        out = self.kernel(x, self.kernel.flipped(self.weight).transpose(1, 0, 2, 3))
+        if self.kernel is None:
+            return super().construct(x)
+        weight = self.kernel.flipped(self.weight).transpose(1, 0, 2, 3) if self.flip else self.weight
+        out = self.kernel(x, weight)
         return ops.bias_add(out, self.bias) if self.has_bias else out
 
 
