@@ -23,8 +23,7 @@ from parity.common.init_spec import draw_running_stats
 from parity.common.inputs import draw_inputs, draw_labels  # noqa: F401 (this module's API)
 from torch_gan.init import load_arrays as torch_load
 
-OUTPUT_TOL = 1e-5   # absolute, float32 outputs and losses
-GRAD_TOL = 1e-4     # relative to the largest gradient of that parameter
+from parity.report import GRAD_TOL, OUTPUT_TOL  # noqa: E402,F401 (the tolerances: parity/report.py)
 
 # MindSpore device -> where the PyTorch twin runs (no torch_npu here: Ascend pairs with CPU).
 TORCH_DEVICE_FOR = {"CPU": "cpu", "GPU": "cuda", "Ascend": "cpu"}

@@ -6,8 +6,6 @@ files with its framework and the other twin writes with its own: the converter o
 import collections
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import mindspore as ms
@@ -24,9 +22,9 @@ from parity.common import mindspore_files, torch_files
 from parity.common.checkpoints import framework_of
 from parity.common.configs import MODELS, get_config
 from parity.convert import convert
+from single_framework import run_without
 from torch_gan.train import TrainStep as TorchStep
 
-ROOT = Path(__file__).resolve().parent.parent
 DTYPES = (np.float32, np.float64, np.float16, np.int64, np.int32, np.int16, np.int8, np.uint8, np.bool_)
 
 
@@ -233,16 +231,6 @@ def test_every_layout_converts_as_the_frameworks_own_pipeline(sources, tmp_path)
 # ---------------------------------------------------------------- one framework installed
 
 
-def _without(framework, code, *args):
-    """Run `code` in a fresh Python where `framework` cannot be imported (sys.modules[name]
-    = None makes `import name` raise ImportError), with this checkout first on the path."""
-    blocked = {"torch": ["torch", "torchvision"], "mindspore": ["mindspore"]}[framework]
-    prelude = "import sys\n" + "".join(f"sys.modules[{name!r}] = None\n" for name in blocked)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-c", prelude + code, *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=ROOT)
-
-
 CONVERT_ALL = """
 import json
 from parity.__main__ import main
@@ -258,7 +246,7 @@ assert {"torch", "mindspore"} & {m.split(".")[0] for m in sys.modules if sys.mod
 def test_convert_with_one_framework_installed(sources, tmp_path, installed):
     other = "torch" if installed == "mindspore" else "mindspore"
     jobs = _jobs(sources, tmp_path)
-    result = _without(other, CONVERT_ALL, json.dumps([[str(s), str(d), m, layout] for s, d, m, layout in jobs]),
+    result = run_without(other, CONVERT_ALL, json.dumps([[str(s), str(d), m, layout] for s, d, m, layout in jobs]),
                       installed)
     assert result.returncode == 0, result.stderr[-3000:]
     (tmp_path / "native").mkdir()
@@ -285,8 +273,8 @@ def test_generate_reads_the_other_frameworks_checkpoint_without_it(sources, tmp_
     own = tmp_path / (f"{src.stem}.ckpt" if twin == "ms_gan" else f"{src.stem}.pt")
     _native(src, own, sources[src], "project")
     other = "torch" if twin == "ms_gan" else "mindspore"
-    foreign_run = _without(other, GENERATE, twin, src, tmp_path / "foreign.png")
+    foreign_run = run_without(other, GENERATE, twin, src, tmp_path / "foreign.png")
     assert foreign_run.returncode == 0, foreign_run.stderr[-3000:]
-    own_run = _without(other, GENERATE, twin, own, tmp_path / "own.png")
+    own_run = run_without(other, GENERATE, twin, own, tmp_path / "own.png")
     assert own_run.returncode == 0, own_run.stderr[-3000:]
     assert (tmp_path / "foreign.png").read_bytes() == (tmp_path / "own.png").read_bytes()
