@@ -171,6 +171,7 @@ def compare_dumps(folder_a, folder_b):
         if missing or extra:
             notes.append(f"{net} layers unpaired: {', '.join(missing)} only in A; {', '.join(extra)} only in B")
     summary = summarize(rows, layers, a, b, notes, only_a, only_b)
+    summary["layer_list"] = a["layers"]       # {net: [{"name", "kind"}]}, for the HTML report's tree
     return rows, summary
 
 
