@@ -175,7 +175,7 @@ def add_cross_machine_commands(commands):
     dump.add_argument("--steps", type=arguments.POSITIVE_INT, default=2, help="training steps (default 2)")
     dump.add_argument("--batch", type=BATCH, default=4, help="batch size (default 4)")
     dump.add_argument("--seed", type=arguments.SEED, default=0, help="seed of weights and inputs (default 0)")
-    dump.add_argument("--inputs", help="use the inputs of this dump folder (or its inputs.npz) instead of drawing them")
+    dump.add_argument("--inputs", help="use the inputs of this dump folder (or its inputs.npz) (default: drawn from --seed)")
     dump.add_argument("--checkpoint", help="weights from this checkpoint of either framework (default: --seed's)")
     dump.add_argument("--level", choices=("full", "stats"), default="full",
                       help="full: every tensor as .npy; stats: statistics and checksums only (default full)")
@@ -186,8 +186,8 @@ def add_cross_machine_commands(commands):
     compare = commands.add_parser("compare", help="compare two dumps on any machine (imports neither framework)")
     compare.add_argument("a", help="a dump folder (the port, e.g. MindSpore)")
     compare.add_argument("b", help="a dump folder (the reference, e.g. PyTorch)")
-    compare.add_argument("--json", metavar="PATH", help="also write every comparison as JSON")
-    compare.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report")
+    compare.add_argument("--json", metavar="PATH", help="also write every comparison as JSON (default: none)")
+    compare.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report (default: none)")
 
 
 # command -> module with main(args) -> exit code; imported only when its command runs,
