@@ -169,7 +169,11 @@ def add_cross_machine_commands(commands):
     """`dump` and `compare` (docs/cross_machine.md)."""
     dump = commands.add_parser("dump", help="one framework's run of a model, every layer and step, into a folder "
                                             "for `compare` (imports only that framework)")
-    dump.add_argument("model", choices=sorted(MODELS), help="the model")
+    dump.add_argument("model", nargs="?", choices=sorted(MODELS), help="the model (or --factory)")
+    dump.add_argument("--factory", metavar="PKG.MODULE:FUNCTION",
+                      help="dump your own network: a function returning one network of --framework (default: none)")
+    dump.add_argument("--input-shape", type=arguments.SHAPE,
+                      help="--factory's input shape, e.g. 4,3,32,32, drawn from --seed (default: --inputs)")
     dump.add_argument("--framework", choices=("mindspore", "torch"), required=True, help="the framework to run")
     dump.add_argument("--out", required=True, help="the folder to write (must not exist)")
     dump.add_argument("--steps", type=arguments.POSITIVE_INT, default=2, help="training steps (default 2)")

@@ -164,10 +164,10 @@ def compare_dumps(folder_a, folder_b):
         passed = bool(found["finite"] and found["max_abs"] <= tol)
         rows.append(Row(key_a, step, net, kind, layer, what, found["max_abs"], found["max_rel"], found["cosine"],
                         found["ulp"], found["within"], tol, passed, note, judged=is_judged(step, kind)))
-    layers = {net: [entry["name"] for entry in a["layers"].get(net, [])] for net in ("G", "D")}
-    for net in ("G", "D"):
-        missing = [n for n in layers[net] if n not in {e["name"] for e in b["layers"].get(net, [])}]
-        extra = [e["name"] for e in b["layers"].get(net, []) if e["name"] not in layers[net]]
+    layers = {net: [entry["name"] for entry in entries] for net, entries in a["layers"].items()}
+    for net in sorted(set(a["layers"]) | set(b["layers"]), key=list(a["layers"]).index):
+        missing = [n for n in layers.get(net, []) if n not in {e["name"] for e in b["layers"].get(net, [])}]
+        extra = [e["name"] for e in b["layers"].get(net, []) if e["name"] not in layers.get(net, [])]
         if missing or extra:
             notes.append(f"{net} layers unpaired: {', '.join(missing)} only in A; {', '.join(extra)} only in B")
     summary = summarize(rows, layers, a, b, notes, only_a, only_b)
@@ -188,12 +188,13 @@ def _first(rows, key=None):
 
 def summarize(rows, layers, a, b, notes, only_a, only_b):
     """The firsts: diverging step, forward layer (call order), backward layer (from the loss back)."""
-    position = {(net, name): i for net in ("G", "D") for i, name in enumerate(layers[net])}
-    net_order = {"G": 0, "D": 1}
+    position = {(net, name): i for net in layers for i, name in enumerate(layers[net])}
+    net_order = {net: i for i, net in enumerate(layers)}
     forward = [r for r in rows if r.kind in ("forward", "state")]
     backward = [r for r in rows if r.kind == "backward"]
-    first_forward = _first(forward, key=lambda r: (r.step, net_order[r.net], position.get((r.net, r.layer), 0)))
-    first_backward = _first(backward, key=lambda r: (r.step, net_order[r.net], -position.get((r.net, r.layer), 0)))
+    first_forward = _first(forward, key=lambda r: (r.step, net_order.get(r.net, 0), position.get((r.net, r.layer), 0)))
+    first_backward = _first(backward,
+                            key=lambda r: (r.step, net_order.get(r.net, 0), -position.get((r.net, r.layer), 0)))
     failed_steps = sorted({r.step for r in rows if not r.passed})
     return {"a": {"framework": a["environment"]["framework"], "version": a["environment"]["framework_version"],
                   "device": a["environment"]["device"], "mode": a["environment"].get("mode")},

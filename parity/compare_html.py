@@ -74,10 +74,10 @@ function showDetails(step, net, layer, kind) {
 function buildTree(step) {
   const root = document.getElementById("tree");
   root.innerHTML = "";
-  ["G", "D"].forEach(net => {
+  Object.keys(data.layers).forEach(net => {
     const top = el("ul", {"class": "tree"});
     const item = el("li");
-    item.appendChild(el("span", {"class": "group"}, net === "G" ? "G (generator)" : "D (discriminator)"));
+    item.appendChild(el("span", {"class": "group"}, {G: "G (generator)", D: "D (discriminator)"}[net] || net));
     const nodes = {"": el("ul", {"class": "tree"})};
     item.appendChild(nodes[""]);
     (data.layers[net] || []).forEach(layer => {
@@ -137,11 +137,11 @@ function svgPlot(target, title, points, xlabel) {
 }
 function plotDepth(step) {
   const points = [];
-  ["G", "D"].forEach(net => (data.layers[net] || []).forEach(layer => {
+  Object.keys(data.layers).forEach(net => (data.layers[net] || []).forEach(layer => {
     const own = layerRows(step, net, layer.name).filter(r => r.kind === "forward" && r.what === "output");
     if (own.length) points.push({label: `${net} ${layer.name}`, y: worst(own)});
   }));
-  svgPlot("depth", `forward output error / tolerance by layer, step ${step}`, points, "layer (G then D, call order)");
+  svgPlot("depth", `forward output error / tolerance by layer, step ${step}`, points, "layer (call order)");
 }
 function plotSteps() {
   const points = [];

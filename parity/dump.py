@@ -16,7 +16,14 @@ running statistic after it. The folder:
                     its shape, dtype, min/max/mean/norm and sha256
     inputs.npz      the inputs of every step (z<s>, real<s>, labels<s>)
     tensors/*.npy   every tensor (--level full; none with --level stats)
+
+A porter's own network: `--factory pkg.module:function`, a function of no arguments that
+returns one network of the dumped framework (built and loaded as the porter likes: both
+sides must start from the same weights, which compare checks). Each input `x<s>` of
+--inputs (an .npz), or one drawn from --seed of --input-shape, is one step of the layer
+trace; there is no training step.
 """
+import importlib
 import hashlib
 import json
 import platform
@@ -34,7 +41,7 @@ FORMAT = "parity-dump"
 VERSION = 1
 FRAMEWORKS = ("mindspore", "torch")
 LEVELS = ("full", "stats")
-NETS = {"G": GENERATOR, "D": DISCRIMINATOR}
+CUSTOM = "custom"     # the model of a --factory dump; the factory itself is recorded beside it
 
 
 # ---------------------------------------------------------------- tensors
@@ -79,16 +86,17 @@ def make_inputs(config, steps, batch, seed):
     return inputs
 
 
-def read_inputs(path):
-    """The inputs of a dump folder (its inputs.npz) or of an .npz."""
+def read_inputs(path, first="z0"):
+    """The inputs of a dump folder (its inputs.npz) or of an .npz; `first` must be among them."""
     path = Path(path)
     file = path / "inputs.npz" if path.is_dir() else path
     if not file.is_file():
         raise FileNotFoundError(f"--inputs {path}: no such dump folder or .npz")
     with np.load(file) as data:
         inputs = {k: data[k] for k in data.files}
-    if "z0" not in inputs or "real0" not in inputs:
-        raise ValueError(f"--inputs {path}: not the inputs of a parity dump (no z0/real0)")
+    if first not in inputs or (first == "z0" and "real0" not in inputs):
+        raise ValueError(f"--inputs {path}: no {first} in it (a project model's dump has z0, real0, ...; "
+                         f"a --factory network's x0, x1, ...)")
     return inputs
 
 
@@ -231,10 +239,57 @@ class Writer:
         self.entries[key] = entry
 
 
-def dump(model, framework, out, steps=2, batch=4, seed=0, inputs=None, checkpoint=None, level="full",
-         device=None, mode="pynative", command=None):
-    """Write the dump of `model` in `framework` to the folder `out` (made atomically; an
-    existing one is refused). Returns the manifest."""
+def load_factory(spec):
+    """The function `pkg.module:function` names; a ValueError naming what is missing."""
+    module, _, name = str(spec).partition(":")
+    if not module or not name:
+        raise ValueError(f"--factory {spec}: give it as pkg.module:function")
+    try:
+        function = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"--factory {spec}: {error}") from None
+    if not callable(function):
+        raise ValueError(f"--factory {spec}: {name} is not callable")
+    return function
+
+
+def dump_factory(factory, framework, out, inputs=None, input_shape=None, seed=0, level="full", device=None,
+                 command=None):
+    """Write the layer trace of the network `factory` (pkg.module:function) builds, one step
+    per input, to the folder `out`. Returns the manifest."""
+    out = _new_folder(out, framework, level)
+    side = SIDES[framework](device, "pynative")
+    net = load_factory(factory)()
+    from parity.tracing import is_mindspore
+    if is_mindspore(net) != (framework == "mindspore"):
+        raise ValueError(f"--factory {factory}: returned a {type(net).__module__}.{type(net).__name__}, "
+                         f"not a {framework} network")
+    if framework == "torch":
+        net = net.to(side.device)
+    if inputs:
+        inputs = read_inputs(inputs, first="x0")
+    elif input_shape:
+        inputs = {"x0": np.random.default_rng(seed).standard_normal(input_shape, dtype=np.float32)}
+    else:
+        raise ValueError("--factory needs --inputs (an .npz of x0, x1, ...) or --input-shape")
+    steps = sum(1 for k in inputs if k.startswith("x"))
+    initial = side.state(net)
+    with atomic_folder(out) as folder:
+        (folder / "tensors").mkdir()
+        np.savez(folder / "inputs.npz", **inputs)
+        writer, layers = Writer(folder, level), {}
+        side.set_train(net)
+        for step in range(steps):
+            _trace(writer, layers, step, "net", net, inputs[f"x{step}"])
+            side.load(net, initial)       # the trace's forward moved the running statistics
+        manifest = _manifest(CUSTOM, level, steps, int(inputs["x0"].shape[0]), seed, None, side, command,
+                             initial, inputs, [], layers, writer)
+        manifest["factory"] = factory
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def _new_folder(out, framework, level):
     if framework not in SIDES:
         raise ValueError(f"--framework {framework}: choose {' or '.join(FRAMEWORKS)}")
     if level not in LEVELS:
@@ -242,6 +297,24 @@ def dump(model, framework, out, steps=2, batch=4, seed=0, inputs=None, checkpoin
     out = Path(out)
     if out.exists():
         raise FileExistsError(f"--out {out}: exists; give a new folder")
+    return out
+
+
+def _manifest(model, level, steps, batch, seed, checkpoint, side, command, initial, inputs, losses, layers, writer):
+    return {"format": FORMAT, "version": VERSION, "model": model, "level": level, "steps": steps,
+            "batch": batch, "seed": seed, "checkpoint": str(checkpoint) if checkpoint else None,
+            "environment": {**side.environment(), "python": platform.python_version(),
+                            "numpy": np.__version__, "platform": platform.platform(), "dtype": "float32",
+                            "command": command or " ".join(sys.argv)},
+            "checksums": {"weights": group_checksum(initial), "inputs": group_checksum(inputs)},
+            "losses": losses, "layers": layers, "tensors": writer.entries}
+
+
+def dump(model, framework, out, steps=2, batch=4, seed=0, inputs=None, checkpoint=None, level="full",
+         device=None, mode="pynative", command=None):
+    """Write the dump of `model` in `framework` to the folder `out` (made atomically; an
+    existing one is refused). Returns the manifest."""
+    out = _new_folder(out, framework, level)
     config = get_config(model)
     inputs = read_inputs(inputs) if inputs else make_inputs(config, steps, batch, seed)
     steps = steps_of(inputs)
@@ -270,13 +343,8 @@ def dump(model, framework, out, steps=2, batch=4, seed=0, inputs=None, checkpoin
             for net, module in nets.items():
                 for name, array in side.state(module).items():
                     writer.add(f"{step}/weights/{net}/{name}", array)
-        manifest = {"format": FORMAT, "version": VERSION, "model": model, "level": level, "steps": steps,
-                    "batch": int(inputs["z0"].shape[0]), "seed": seed, "checkpoint": str(checkpoint) if checkpoint else None,
-                    "environment": {**side.environment(), "python": platform.python_version(),
-                                    "numpy": np.__version__, "platform": platform.platform(), "dtype": "float32",
-                                    "command": command or " ".join(sys.argv)},
-                    "checksums": {"weights": group_checksum(initial), "inputs": group_checksum(inputs)},
-                    "losses": losses, "layers": layers, "tensors": writer.entries}
+        manifest = _manifest(model, level, steps, int(inputs["z0"].shape[0]), seed, checkpoint, side, command,
+                             initial, inputs, losses, layers, writer)
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
 
@@ -294,9 +362,16 @@ def _trace(writer, layers, step, net, module, x):
 
 
 def main(args):
-    manifest = dump(args.model, args.framework, args.out, args.steps, args.batch, args.seed, args.inputs,
-                    args.checkpoint, args.level, args.device, args.mode,
-                    command="python -m parity " + " ".join(sys.argv[1:]))
+    command = "python -m parity " + " ".join(sys.argv[1:])
+    if (args.model is None) == (args.factory is None):
+        raise ValueError("give a MODEL or --factory pkg.module:function, not both")
+    if args.factory:
+        manifest = dump_factory(args.factory, args.framework, args.out, args.inputs, args.input_shape, args.seed,
+                                args.level, args.device, command)
+        args.model = args.factory
+    else:
+        manifest = dump(args.model, args.framework, args.out, args.steps, args.batch, args.seed, args.inputs,
+                        args.checkpoint, args.level, args.device, args.mode, command)
     env = manifest["environment"]
     print(f"dumped {args.model} ({env['framework']} {env['framework_version']} on {env['device']}, "
           f"{manifest['steps']} steps, batch {manifest['batch']}, level {manifest['level']}): "

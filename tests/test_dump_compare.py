@@ -113,3 +113,52 @@ def test_every_model_compares_as_equal_across_processes(model, tmp_path):
     dump("torch", model, tmp_path / "torch", "--inputs", tmp_path / "ms")
     result = compare(tmp_path / "ms", tmp_path / "torch")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+FACTORIES = {
+    "ms_net.py": """
+import mindspore as ms
+import numpy as np
+
+def build(slope=0.2):
+    rng = np.random.default_rng(5)
+    net = ms.nn.SequentialCell(ms.nn.Dense(8, 6), ms.nn.LeakyReLU(slope), ms.nn.Dense(6, 3))
+    for name, param in net.parameters_and_names():
+        param.set_data(ms.Tensor(rng.standard_normal(param.shape).astype(np.float32)))
+    return net
+""",
+    "torch_net.py": """
+import numpy as np
+import torch
+
+def build(slope=0.2):
+    rng = np.random.default_rng(5)
+    net = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.LeakyReLU(slope), torch.nn.Linear(6, 3))
+    with torch.no_grad():
+        for name, param in net.named_parameters():
+            param.copy_(torch.from_numpy(rng.standard_normal(tuple(param.shape)).astype(np.float32)))
+    return net
+
+def wrong():
+    return build(slope=0.3)
+"""}
+
+
+def test_a_porters_own_network_from_a_factory(tmp_path):
+    for name, text in FACTORIES.items():
+        (tmp_path / name).write_text(text)
+    path = f"sys.path.insert(0, {str(tmp_path)!r})\n"
+    runs = {"ms": ("torch", "ms_net:build", "mindspore", ["--input-shape", "5,8"]),
+            "torch": ("mindspore", "torch_net:build", "torch", ["--inputs", tmp_path / "ms" / "inputs.npz"]),
+            "wrong": ("mindspore", "torch_net:wrong", "torch", ["--inputs", tmp_path / "ms" / "inputs.npz"])}
+    for out, (blocked, factory, framework, extra) in runs.items():
+        result = run_without(blocked, path + PARITY, "dump", "--factory", factory, "--framework", framework,
+                             "--out", tmp_path / out, *extra)
+        assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((tmp_path / "ms" / "manifest.json").read_text())
+    assert manifest["factory"] == "ms_net:build" and [e["name"] for e in manifest["layers"]["net"]] == ["0", "1", "2"]
+    same = compare(tmp_path / "ms", tmp_path / "torch")
+    assert same.returncode == 0, same.stdout + same.stderr
+    wrong = compare(tmp_path / "ms", tmp_path / "wrong")
+    assert wrong.returncode == 1 and "first diverging layer, forward: step 0, net 1 output" in wrong.stdout, \
+        wrong.stdout
