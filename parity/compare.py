@@ -30,7 +30,7 @@ from parity.report import GRAD_TOL, OUTPUT_TOL, metrics
 # (atol, rtol) by the two dumps' devices, sorted. CPU against CPU is parity check's
 # (docs/parity_check.md); a pair not measured yet falls back to it, and says so.
 TOLERANCES = {("CPU", "CPU"): (OUTPUT_TOL, GRAD_TOL)}
-KINDS = ("forward", "state", "backward", "loss", "weights")
+KINDS = ("forward", "state", "backward", "gradient", "loss", "weights")
 
 
 class DumpError(ValueError):
@@ -118,6 +118,9 @@ def parse_key(key):
         return step, "", "loss", parts[2], ""
     if parts[1] == "weights":
         return step, parts[2], "weights", parts[3], ""
+    if parts[2] == "gradient":     # a parameter's gradient: its layer is the name less the leaf
+        layer, _, leaf = parts[3].rpartition(".")
+        return step, parts[1], "gradient", layer, leaf
     net, kind, layer = parts[1], parts[2], parts[3]
     return step, net, kind, layer, parts[4] if len(parts) > 4 else ""
 

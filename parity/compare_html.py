@@ -95,7 +95,7 @@ function buildTree(step) {
         parent = path;
       }
       const li = el("li");
-      const own = layerRows(step, net, layer.name).filter(r => r.kind !== "backward");   // the forward's story
+      const own = layerRows(step, net, layer.name).filter(r => r.kind === "forward" || r.kind === "state");
       const span = el("span", {"class": "layer", "data-layer": `${net} ${layer.name}`},
                       `${parts[parts.length - 1] || "(model)"} ${layer.kind}`);
       span.style.background = colour(worst(own));

@@ -351,7 +351,7 @@ def dump(model, framework, out, steps=2, batch=4, seed=0, inputs=None, checkpoin
 
 def _trace(writer, layers, step, net, module, x):
     from parity.tracing import trace
-    record = trace(module, (x,), keep_input=lambda layer: True)
+    record = trace(module, (x,), keep_input=lambda layer: True, weights=True)
     layers.setdefault(net, [{"name": name, "kind": record.kinds[name]} for name in record.order])
     for name in record.order:
         writer.add(f"{step}/{net}/forward/{name}/input", record.inputs.get(name))
@@ -359,6 +359,8 @@ def _trace(writer, layers, step, net, module, x):
         for stat, value in sorted(record.states.get(name, {}).items()):
             writer.add(f"{step}/{net}/state/{name}/{stat}", value)
         writer.add(f"{step}/{net}/backward/{name}", record.grads.get(name))
+    for name, grad in record.weight_grads.items():
+        writer.add(f"{step}/{net}/gradient/{name}", grad)
 
 
 def main(args):

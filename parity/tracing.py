@@ -26,6 +26,7 @@ class Trace:
     outputs: dict = field(default_factory=dict)    # name -> first output
     states: dict = field(default_factory=dict)     # name -> {MindSpore stat name: array} after the forward
     grads: dict = field(default_factory=dict)      # name -> gradient w.r.t. its first input
+    weight_grads: dict = field(default_factory=dict)   # MindSpore parameter name -> its gradient (weights=True)
 
 
 def is_mindspore(net):
@@ -73,10 +74,10 @@ def projected_loss(out, tensor):
     return sum((o * tensor(cotangent(tuple(o.shape), i))).sum() for i, o in enumerate(outs))
 
 
-def trace(net, inputs, keep_input=lambda layer: False):
+def trace(net, inputs, keep_input=lambda layer: False, weights=False):
     """Run `net` (either framework) forward and backward on numpy `inputs` (a tuple), as it
     is set (train or eval mode), recording every leaf layer; a layer's input is kept where
-    keep_input(layer)."""
+    keep_input(layer); with `weights`, every trainable parameter's gradient too."""
     record = Trace()
 
     def forward_hook(name, layer):
@@ -101,14 +102,28 @@ def trace(net, inputs, keep_input=lambda layer: False):
         import mindspore as ms
         handles += [layer.register_backward_hook(backward_hook(name)) for name, layer in named]
         tensors = [ms.Tensor(x) for x in inputs]
-        run = lambda: ms.grad(lambda *xs: projected_loss(net(*xs), ms.Tensor), tuple(range(len(tensors))))(*tensors)
+        # names relative to `net` (a TrainStep renames param.name)
+        params = [(n, p) for n, p in net.parameters_and_names() if p.requires_grad] if weights else []
+        loss = lambda *xs: projected_loss(net(*xs), ms.Tensor)
+        if params:
+            def run():
+                _, grads = ms.grad(loss, tuple(range(len(tensors))), [p for _, p in params])(*tensors)
+                record.weight_grads.update({n: to_numpy(g) for (n, _), g in zip(params, grads)})
+        else:
+            run = lambda: ms.grad(loss, tuple(range(len(tensors))))(*tensors)
     else:
         import torch
         handles += [layer.register_full_backward_hook(backward_hook(name)) for name, layer in named]
         device = next(net.parameters(), torch.empty(0)).device
         tensors = [torch.from_numpy(x).to(device).requires_grad_(x.dtype.kind == "f") for x in inputs]
-        run = lambda: torch.autograd.grad(projected_loss(net(*tensors), lambda v: torch.from_numpy(v).to(device)),
-                                          [t for t in tensors if t.requires_grad])
+        parameters = dict(net.named_parameters()) if weights else {}
+        ms_names = {n: m for n, m in torch_to_ms_names(parameters).items() if m}
+
+        def run():
+            wrt = [t for t in tensors if t.requires_grad]
+            loss = projected_loss(net(*tensors), lambda v: torch.from_numpy(v).to(device))
+            grads = torch.autograd.grad(loss, wrt + [parameters[n] for n in ms_names])
+            record.weight_grads.update({m: to_numpy(g) for m, g in zip(ms_names.values(), grads[len(wrt):])})
     try:
         run()
     finally:

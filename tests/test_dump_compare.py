@@ -49,7 +49,8 @@ def test_a_dump_describes_itself(gan_dumps):
     layers = [entry["name"] for entry in manifest["layers"]["G"]]
     assert layers == [entry["name"] for entry in torch_manifest["layers"]["G"]]
     kinds = {key.split("/")[2] for key in manifest["tensors"] if key.split("/")[1] in ("G", "D")}
-    assert kinds == {"forward", "backward", "state"}
+    assert kinds == {"forward", "backward", "state", "gradient"}
+    assert f"0/D/gradient/{manifest['layers']['D'][0]['name']}.weight" in manifest["tensors"]
     entry = manifest["tensors"][f"0/G/forward/{layers[0]}/output"]
     array = np.load(folder / "ms" / entry["file"])
     assert list(array.shape) == entry["shape"] and entry["max"] == pytest.approx(float(array.max()))
@@ -67,7 +68,8 @@ def test_twins_compare_as_equal_with_neither_framework(gan_dumps, tmp_path):
     record = json.loads((tmp_path / "c.json").read_text())
     step0 = [r for r in record["rows"] if r["judged"]]
     assert len(step0) > 20 and all(r["passed"] for r in step0)
-    assert min(r["cosine"] for r in step0) > 0.99999
+    assert min(r["cosine"] for r in step0 if r["kind"] in ("forward", "backward")) > 0.99999
+    assert len([r for r in step0 if r["kind"] == "gradient"]) >= 8
 
 
 def test_other_weights_or_inputs_are_refused(gan_dumps, tmp_path):
