@@ -173,6 +173,10 @@ def compare_dumps(folder_a, folder_b):
         extra = [e["name"] for e in b["layers"].get(net, []) if e["name"] not in layers.get(net, [])]
         if missing or extra:
             notes.append(f"{net} layers unpaired: {', '.join(missing)} only in A; {', '.join(extra)} only in B")
+    for label, keys in (("A", only_a), ("B", only_b)):
+        if keys:
+            notes.append(f"{len(keys)} tensors only in {label}, e.g. {', '.join(keys[:3])}: not compared, "
+                         f"counted as failed")
     summary = summarize(rows, layers, a, b, notes, only_a, only_b)
     summary["layer_list"] = a["layers"]       # {net: [{"name", "kind"}]}, for the HTML report's tree
     return rows, summary
@@ -205,7 +209,7 @@ def summarize(rows, layers, a, b, notes, only_a, only_b):
                   "device": b["environment"]["device"], "mode": b["environment"].get("mode")},
             "model": a["model"], "steps": a["steps"], "layers": layers, "notes": notes,
             "compared": len(rows), "judged": sum(r.judged for r in rows),
-            "failed": sum(r.judged and not r.passed for r in rows),
+            "failed": sum(r.judged and not r.passed for r in rows) + len(only_a) + len(only_b),
             "past_tolerance": sum(not r.passed for r in rows),
             "only_in_a": only_a, "only_in_b": only_b,
             "first_step": failed_steps[0] if failed_steps else None,

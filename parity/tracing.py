@@ -117,7 +117,9 @@ def trace(net, inputs, keep_input=lambda layer: False, weights=False):
         device = next(net.parameters(), torch.empty(0)).device
         tensors = [torch.from_numpy(x).to(device).requires_grad_(x.dtype.kind == "f") for x in inputs]
         parameters = dict(net.named_parameters()) if weights else {}
-        ms_names = {n: m for n, m in torch_to_ms_names(parameters).items() if m}
+        # BatchNorm's weight is MindSpore's gamma only beside its running statistics: map the whole state
+        state_names = torch_to_ms_names(net.state_dict(keep_vars=True)) if weights else {}
+        ms_names = {n: state_names[n] for n in parameters if state_names.get(n)}
 
         def run():
             wrt = [t for t in tensors if t.requires_grad]

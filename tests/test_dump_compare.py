@@ -164,3 +164,10 @@ def test_a_porters_own_network_from_a_factory(tmp_path):
     wrong = compare(tmp_path / "ms", tmp_path / "wrong")
     assert wrong.returncode == 1 and "first diverging layer, forward: step 0, net 1 output" in wrong.stdout, \
         wrong.stdout
+
+
+def test_both_dumps_hold_the_same_tensors(gan_dumps):
+    """Every key pairs: BatchNorm's weight gradient is gamma's on both sides, and so on."""
+    _, ms_manifest, torch_manifest = gan_dumps
+    assert sorted(ms_manifest["tensors"]) == sorted(torch_manifest["tensors"])
+    assert any("/gradient/" in k and k.endswith(".gamma") for k in ms_manifest["tensors"])
