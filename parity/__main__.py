@@ -216,7 +216,37 @@ def build_parser():
     digits.add_argument("--seed", type=arguments.SEED, default=0, help="seed of the weights and the order (default 0)")
     digits.add_argument("--epochs", type=arguments.POSITIVE_INT, default=8, help="epochs (default 8)")
     digits.add_argument("--force", action="store_true", help="overwrite an existing PATH")
+    add_cross_machine_commands(commands)
     return parser
+
+
+def add_cross_machine_commands(commands):
+    """`dump` and `compare` (docs/cross_machine.md)."""
+    dump = commands.add_parser("dump", help="one framework's run of a model, every layer and step, into a folder "
+                                            "for `compare` (imports only that framework)")
+    dump.add_argument("model", nargs="?", choices=sorted(MODELS), help="the model (or --factory)")
+    dump.add_argument("--factory", metavar="PKG.MODULE:FUNCTION",
+                      help="dump your own network: a function returning one network of --framework (default: none)")
+    dump.add_argument("--input-shape", type=arguments.SHAPE,
+                      help="--factory's input shape, e.g. 4,3,32,32, drawn from --seed (default: --inputs)")
+    dump.add_argument("--framework", choices=("mindspore", "torch"), required=True, help="the framework to run")
+    dump.add_argument("--out", required=True, help="the folder to write (must not exist)")
+    dump.add_argument("--steps", type=arguments.POSITIVE_INT, default=2, help="training steps (default 2)")
+    dump.add_argument("--batch", type=BATCH, default=4, help="batch size (default 4)")
+    dump.add_argument("--seed", type=arguments.SEED, default=0, help="seed of weights and inputs (default 0)")
+    dump.add_argument("--inputs", help="use the inputs of this dump folder (or its inputs.npz) (default: drawn from --seed)")
+    dump.add_argument("--checkpoint", help="weights from this checkpoint of either framework (default: --seed's)")
+    dump.add_argument("--level", choices=("full", "stats"), default="full",
+                      help="full: every tensor as .npy; stats: statistics and checksums only (default full)")
+    dump.add_argument("--device", help="mindspore: CPU, GPU or Ascend; torch: cpu or cuda (default CPU)")
+    dump.add_argument("--mode", choices=("jit", "pynative"), default="pynative",
+                      help="MindSpore's training step: eager (default) or compiled with ms.jit")
+
+    compare = commands.add_parser("compare", help="compare two dumps on any machine (imports neither framework)")
+    compare.add_argument("a", help="a dump folder (the port, e.g. MindSpore)")
+    compare.add_argument("b", help="a dump folder (the reference, e.g. PyTorch)")
+    compare.add_argument("--json", metavar="PATH", help="also write every comparison as JSON (default: none)")
+    compare.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report (default: none)")
 
 
 # command -> module with main(args) -> exit code; imported only when its command runs,
@@ -225,7 +255,7 @@ MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "
            "bench": "parity.bench", "sgan-study": "parity.sgan_study", "quality-study": "parity.quality_study",
            "fid": "parity.fid", "digit-classifier": "parity.digit_classifier",
            "bench-workers": "parity.bench_workers", "export-check": "parity.export_check",
-           "bench-convs": "parity.bench_convs"}
+           "bench-convs": "parity.bench_convs", "dump": "parity.dump", "compare": "parity.compare"}
 
 
 def main(argv=None):

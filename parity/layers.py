@@ -8,136 +8,19 @@ framework's way shows only there); then, from the loss back, the gradient it pas
 input (its backward). The loss is sum(output * v), v a fixed seeded array per output, so
 every output element gets its own gradient.
 
-Both frameworks record through layer hooks: forward hooks, and backward hooks that see the
-gradient w.r.t. a layer's input and output (MindSpore's `Cell.register_backward_hook`,
-PyNative only; PyTorch's `register_full_backward_hook`, which refuses layers whose output
-is later modified in place, e.g. ReLU(inplace=True)).
+The layers are recorded by parity/tracing.py (layer hooks), which `parity dump` shares.
 """
-import warnings
-from dataclasses import dataclass, field
-
 import mindspore as ms
 import numpy as np
 import torch
 
-from ms_gan.models.layers import Kernel
-from parity.common.layer_rules import RULES, class_names, translate
-from parity.common.names import torch_to_ms_names
+from parity.common.layer_rules import translate
 from parity.pairing import layer_pairs, setting_mismatches
 from parity.report import Check, close
-from parity.twins import GRAD_TOL, MS_KINKS, OUTPUT_TOL, TORCH_KINKS, Twins, kink_crossings, redrawn, to_numpy
+from parity.tracing import Trace, cotangent, flat_outputs, leaves, projected_loss, trace  # noqa: F401 (this module's API)
+from parity.twins import GRAD_TOL, MS_KINKS, OUTPUT_TOL, TORCH_KINKS, Twins, kink_crossings, redrawn
 
 KINKS = MS_KINKS + TORCH_KINKS   # parity/twins.py: why rounding there is not a port error
-
-
-@dataclass
-class Trace:
-    """What one framework's network did, per layer name."""
-    order: list = field(default_factory=list)      # layer names, in first-call order
-    kinds: dict = field(default_factory=dict)      # name -> class name
-    inputs: dict = field(default_factory=dict)     # name -> first input (kinked layers only)
-    outputs: dict = field(default_factory=dict)    # name -> first output
-    states: dict = field(default_factory=dict)     # name -> {MindSpore stat name: array} after the forward
-    grads: dict = field(default_factory=dict)      # name -> gradient w.r.t. its first input
-
-
-def leaves(net):
-    """[(name, layer)] of the layers without sublayers, and of the layers the rule table
-    knows (parity/common/layer_rules.py: an LSTM, whose MindSpore cell runs an inner one, a
-    BatchNorm3d with its bn2d) as one, children included; a MindSpore layer's Kernel (its
-    computation with a custom backward, ms_gan/models/layers.py) is part of the layer."""
-    is_ms = isinstance(net, ms.nn.Cell)
-    known = {name for rule in RULES for name in (rule.ms_classes if is_ms else rule.torch_classes)}
-    found, whole = [], []
-    for name, layer in (net.cells_and_names() if is_ms else net.named_modules()):
-        if any(p == "" or name.startswith(p + ".") for p in whole):
-            continue
-        children = list(layer.cells() if is_ms else layer.children())
-        if set(class_names(layer)) & known:
-            whole.append(name)
-            found.append((name, layer))
-        elif not isinstance(layer, Kernel) and all(isinstance(sub, Kernel) for sub in children):
-            found.append((name, layer))
-    return found
-
-
-def _state(layer):
-    """A layer's own non-trainable tensors (running statistics) under MindSpore names."""
-    if isinstance(layer, ms.nn.Cell):
-        return {n.rpartition(".")[2]: p.asnumpy().copy()
-                for n, p in layer.parameters_and_names(expand=False) if not p.requires_grad}
-    buffers = dict(layer.named_buffers(recurse=False))
-    return {ms_name.lstrip("."): to_numpy(buffers[n]).copy()   # names of one layer: ".moving_mean"
-            for n, ms_name in torch_to_ms_names(buffers).items() if ms_name}
-
-
-def cotangent(shape, index=0):
-    """The fixed weights v of sum(output * v) for an output of this shape."""
-    return np.random.default_rng([index, *shape]).standard_normal(shape, dtype=np.float32)
-
-
-def flat_outputs(out):
-    """A model's outputs as a flat list: an LSTM's (output, (h, c)) is [output, h, c]."""
-    if isinstance(out, (tuple, list)):
-        return [leaf for o in out for leaf in flat_outputs(o)]
-    return [out]
-
-
-def projected_loss(out, tensor):
-    """sum(output * v) over every output; `tensor` makes a framework tensor of numpy v."""
-    outs = flat_outputs(out)
-    return sum((o * tensor(cotangent(tuple(o.shape), i))).sum() for i, o in enumerate(outs))
-
-
-def trace(net, inputs):
-    """Run `net` (either framework) forward and backward on numpy `inputs` (a tuple), as it
-    is set (train or eval mode), recording every leaf layer."""
-    record = Trace()
-
-    def forward_hook(name, layer):
-        def hook(_layer, args, out):
-            if name in record.outputs:
-                return
-            record.order.append(name)
-            record.kinds[name] = type(layer).__name__
-            record.outputs[name] = to_numpy(out)
-            if isinstance(layer, KINKS):
-                record.inputs[name] = to_numpy(args)
-        return hook
-
-    def backward_hook(name):
-        def hook(_layer, grad_input, _grad_output):
-            grad = to_numpy(grad_input)
-            if grad is not None:
-                record.grads.setdefault(name, grad)
-        return hook
-
-    named = leaves(net)
-    handles = [layer.register_forward_hook(forward_hook(name, layer)) for name, layer in named]
-    if isinstance(net, ms.nn.Cell):
-        handles += [layer.register_backward_hook(backward_hook(name)) for name, layer in named]
-        tensors = [ms.Tensor(x) for x in inputs]
-        floats = tuple(i for i, x in enumerate(inputs) if x.dtype.kind == "f")
-        # only token ids in (an Embedding's): the backward runs for the parameters' gradients
-        weights = None if floats else net.trainable_params()
-        run = lambda: ms.grad(lambda *xs: projected_loss(net(*xs), ms.Tensor), floats or None, weights)(*tensors)
-    else:
-        handles += [layer.register_full_backward_hook(backward_hook(name)) for name, layer in named]
-        device = next(net.parameters(), torch.empty(0)).device
-        tensors = [torch.from_numpy(x).to(device).requires_grad_(x.dtype.kind == "f") for x in inputs]
-        run = lambda: torch.autograd.grad(projected_loss(net(*tensors), lambda v: torch.from_numpy(v).to(device)),
-                                          [t for t in tensors if t.requires_grad]
-                                          or [p for p in net.parameters() if p.requires_grad])
-    try:
-        with warnings.catch_warnings():   # token inputs: the backward starts at the Embedding's output
-            warnings.filterwarnings("ignore", "Full backward hook is firing when gradients are computed with "
-                                              "respect to module outputs")
-            run()
-    finally:
-        for handle in handles:
-            handle.remove()
-    record.states = {name: _state(layer) for name, layer in named}
-    return record
 
 
 def compare_traces(ms_trace, torch_trace, atol, rtol, prefix="", mapping=None):
@@ -164,7 +47,8 @@ def compare_traces(ms_trace, torch_trace, atol, rtol, prefix="", mapping=None):
 def compare_layers(ms_net, torch_net, inputs, atol, rtol, prefix="", mapping=None):
     """(checks, kink crossings) of every layer of two twin networks on the same inputs."""
     inputs = tuple(np.asarray(x) for x in (inputs if isinstance(inputs, (tuple, list)) else (inputs,)))
-    ms_trace, torch_trace = trace(ms_net, inputs), trace(torch_net, inputs)
+    kinked = lambda layer: isinstance(layer, KINKS)
+    ms_trace, torch_trace = trace(ms_net, inputs, kinked), trace(torch_net, inputs, kinked)
     crossings = kink_crossings(ms_trace.inputs, {name: torch_trace.inputs.get(translate(name, mapping) if name else name)
                                                  for name in ms_trace.inputs})
     return compare_traces(ms_trace, torch_trace, atol, rtol, prefix, mapping), crossings

@@ -20,10 +20,10 @@ from ms_gan.device import use_device as use_ms_device
 from ms_gan.init import layer_inventory, load_arrays as ms_load
 from parity.common.configs import get_config
 from parity.common.init_spec import draw_running_stats
+from parity.common.inputs import draw_inputs, draw_labels  # noqa: F401 (this module's API)
 from torch_gan.init import load_arrays as torch_load
 
-OUTPUT_TOL = 1e-5   # absolute, float32 outputs and losses
-GRAD_TOL = 1e-4     # relative to the largest gradient of that parameter
+from parity.report import GRAD_TOL, OUTPUT_TOL  # noqa: E402,F401 (the tolerances: parity/report.py)
 
 # MindSpore device -> where the PyTorch twin runs (no torch_npu here: Ascend pairs with CPU).
 TORCH_DEVICE_FOR = {"CPU": "cpu", "GPU": "cuda", "Ascend": "cpu"}
@@ -84,21 +84,6 @@ class Twins:
 
     def torch_tensor(self, array):
         return torch.from_numpy(array).to(self.torch_device)
-
-
-def draw_inputs(config, batch, seed):
-    """Noise for G and real-like images in [-1, 1] for D, from `seed`."""
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((batch, *config.noise_shape), dtype=np.float32)
-    real = rng.uniform(-1.0, 1.0, (batch, *config.image_shape)).astype(np.float32)
-    return z, real
-
-
-def draw_labels(config, batch, seed):
-    """Class labels of the real images for models with a class head (sgan), else None."""
-    if not config.num_classes:
-        return None
-    return np.random.default_rng(seed).integers(0, config.num_classes, batch).astype(np.int32)
 
 
 def kink_crossings(ms_inputs, torch_inputs):

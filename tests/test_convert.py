@@ -17,6 +17,7 @@ import torch_gan.models
 from parity.__main__ import main as cli
 from parity.common.configs import MODELS
 from parity.common.names import torch_to_ms_names
+from parity.common import layouts
 from parity.convert import ConversionError, convert, load_foreign_checkpoint, read_checkpoint
 from parity.report import format_table
 
@@ -571,8 +572,8 @@ def test_verify_fails_on_a_wrong_conversion(ms_files, tmp_path, monkeypatch, cap
         swap = {"gamma": "beta", "beta": "gamma"}
         return {n: (n.rpartition(".")[0] + "." + {"gamma": "weight", "beta": "bias"}[swap[n.rpartition(".")[2]]]
                     if n.rpartition(".")[2] in swap else ms_to_torch(names)[n]) for n in names}
-    ms_to_torch = torch_gan.checkpoint.ms_to_torch_names
-    monkeypatch.setattr(torch_gan.checkpoint, "ms_to_torch_names", swapped)
+    ms_to_torch = layouts.ms_to_torch_names
+    monkeypatch.setattr(layouts, "ms_to_torch_names", swapped)
     dst = tmp_path / "d.pth"
     assert cli(["convert", str(ms_files / "d.ckpt"), str(dst), "--verify"]) == 2
     err = capsys.readouterr().err

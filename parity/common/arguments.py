@@ -34,3 +34,14 @@ SEED = bounded(int, 0)                        # numpy's seeds are non-negative
 LEARNING_RATE = bounded(float, above=0)
 BETA = bounded(float, 0, below=1)             # Adam's beta1
 FID_IMAGES = bounded(int, 2)                  # a covariance needs two images
+
+
+def SHAPE(text):
+    """An argparse `type`: a tensor shape as comma-separated positive integers ("4,3,32,32")."""
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be positive integers separated by commas, e.g. 4,3,32,32")
+    return shape

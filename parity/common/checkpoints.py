@@ -24,20 +24,13 @@ Training checkpoints hold G, D, both Adam states, the epoch and the run's config
     PyTorch's Adam state is keyed by parameter index, in the order of
     module.parameters(), which is the order of the trainable names of the MindSpore twin.
 
-Each twin's checkpoint.py reads its framework's files into a `Checkpoint` (numpy arrays
-under the project's MindSpore names, parity/common/names.py) and writes one out, so each
-layout is read and written in one place. The rules here need no framework: the name and
-shape checks, which network a weights-only file holds, which model a file is (over every
-model in configs.MODELS, from each framework's own models: `Expected`), nn.Adam's step
-count. A twin given the other framework's file has it converted by `python -m parity
-convert`, the one program that imports both (`converted`).
+layouts.py reads both frameworks' files into a `Checkpoint` (numpy arrays under the
+project's MindSpore names, parity/common/names.py) and writes one out, so each layout is
+read and written in one place, with neither framework (docs/cross_machine.md#checkpoint-files).
+The rules here need no framework either: the name and shape checks, which network a
+weights-only file holds, which model a file is (over every model in configs.MODELS, from
+each framework's own models: `Expected`), nn.Adam's step count.
 """
-import re
-import subprocess
-import sys
-import tempfile
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -328,41 +321,3 @@ def network_model(path, part, arrays, config, expected, model=None):
     found = checkpoint_model(path, entries, config, part, lambda name, net: expected(name)[net].shapes, model)
     check_network(path, part, arrays, expected(found)[part], found)
     return found
-
-
-# ---------------------------------------------------------------- the other framework's files
-
-
-@contextmanager
-def converted(path, suffix, model=None):
-    """Yield a temporary file of `suffix` holding `path` (the other framework's checkpoint)
-    converted by `python -m parity convert`, run in a subprocess: it imports both
-    frameworks, which neither twin may. Its one-line error is a CheckpointError of the same
-    text; its notes are printed and its warnings warned, as reading the file here would."""
-    with tempfile.TemporaryDirectory(prefix="parity-convert-") as folder:
-        target = Path(folder) / f"{Path(path).stem}{suffix}"
-        command = [sys.executable, "-m", "parity", "convert", str(path), str(target)]
-        result = subprocess.run(command + (["--model", model] if model else []), capture_output=True, text=True)
-        _relay_notes(path, result.stdout)
-        if result.returncode != 0:
-            raise _converter_error(path, command, result)
-        yield target
-
-
-def _relay_notes(path, stdout):
-    for note in re.findall(r"^note: (.*)$", stdout, re.M):
-        if note.startswith("warning: "):
-            warnings.warn(note[len("warning: "):], RuntimeWarning)
-        else:
-            print(f"note: {path}: {note}")
-
-
-def _converter_error(path, command, result):
-    lines = result.stderr.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith("error: ")), None)
-    if start is None:
-        tail = lines[-1] if lines else "no output"
-        return RuntimeError(f"{path}: `{' '.join(command[1:])}` failed (exit {result.returncode}): {tail}")
-    # A long error goes on in indented lines; anything after them (a framework's log) is not its text.
-    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith(" ")), len(lines))
-    return CheckpointError("\n".join([lines[start][len("error: "):], *lines[start + 1:end]]))

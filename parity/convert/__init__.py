@@ -2,41 +2,54 @@
 
 The direction comes from the suffixes: `.ckpt` is MindSpore, `.pt`/`.pth` PyTorch. SRC is
 read into one framework-free form (parity/common/checkpoints.py: numpy arrays under the
-project's MindSpore names, parity/common/names.py) by its own framework's twin, and DST
-written from it by the other's, so values and dtypes are kept bit for bit. The layouts
-each twin reads and writes are described in ms_gan/checkpoint.py and
-torch_gan/checkpoint.py; both are matched against the generator and the discriminator
-each model builds. Without --model, the file is matched against every model in
+project's MindSpore names, parity/common/names.py) and DST written from it, both files
+read and written without either framework (parity/common/layouts.py), so it runs where
+only one is installed (docs/cross_machine.md#checkpoint-files); values and dtypes are kept
+bit for bit. Both are matched against the generator and the discriminator each model
+builds, in whichever framework is installed. Without --model, the file is matched against every model in
 configs.MODELS: the one it fits is used; one that fits several alike (cnn_gan's and
 sgan's generators are the same network) needs the model named, and the error says so.
 
-This is the one program that imports both frameworks: a twin given the other's file runs
-it in a subprocess (parity.common.checkpoints.converted).
     read.py    SRC into the form, its values checked to be finite
     write.py   the form into DST
-    verify.py  --verify: both frameworks' models on SRC and DST, compared
+    verify.py  --verify: both frameworks' models on SRC and DST, compared (needs both)
     own.py     --ms-model/--torch-model: a porter's own checkpoint, through its two models
 """
 from dataclasses import dataclass
 from pathlib import Path
 
-from ms_gan.checkpoint import to_mindspore
-from ms_gan.device import use_device as use_ms_device
+from parity.common import layouts
 from parity.common.files import atomic_path
 from parity.common.checkpoints import MINDSPORE, TORCH, Checkpoint, framework_of
 from parity.common.checkpoints import CheckpointError as ConversionError
-from torch_gan.checkpoint import ms_to_torch_state, to_torch, torch_to_ms_state
 
 from .read import load_foreign_checkpoint, read_checkpoint
-from .verify import verify_files
 from .write import write_checkpoint, writing_notes
 
 __all__ = ["Checkpoint", "ConversionError", "ConversionReport", "convert", "framework_of",
-           "load_foreign_checkpoint", "main", "ms_to_torch_state", "read_checkpoint", "to_mindspore", "to_torch",
-           "torch_to_ms_state", "verify_files"]
+           "load_foreign_checkpoint", "main", "ms_to_torch_state", "read_checkpoint", "torch_to_ms_state",
+           "verify_files"]
 
 LAYOUTS = ("project", "tutorial")
 FRAMEWORK_NAMES = {MINDSPORE: "MindSpore", TORCH: "PyTorch"}
+
+
+def verify_files(src, dst, model=None, batch=4, seed=0, notes=None):
+    """--verify (parity/convert/verify.py): needs both frameworks."""
+    from .verify import verify_files as verify
+    return verify(src, dst, model, batch, seed, notes)
+
+
+def ms_to_torch_state(arrays, order=None):
+    """{MindSpore name: array} -> PyTorch state_dict of torch tensors (layouts.ms_to_torch_state)."""
+    from torch_gan.checkpoint import to_tensors
+    return to_tensors(layouts.ms_to_torch_state(arrays, order))
+
+
+def torch_to_ms_state(state):
+    """PyTorch state_dict -> {MindSpore name: numpy array}; `num_batches_tracked` is dropped."""
+    from torch_gan.checkpoint import to_arrays
+    return layouts.torch_to_ms_state(to_arrays(state))
 
 
 @dataclass
@@ -95,9 +108,11 @@ def convert(src, dst, model=None, layout="project", verify=False, force=False, s
 
 
 def main(args):
-    use_ms_device("CPU")   # before any MindSpore kernel runs: --verify builds the twins on it
     if args.ms_model or args.torch_model:
         return _main_own(args)
+    if args.verify:
+        from ms_gan.device import use_device as use_ms_device
+        use_ms_device("CPU")   # before any MindSpore kernel runs: --verify builds the twins on it
     report = convert(args.src, args.dst, args.model, args.layout, args.verify, args.force, args.strict)
     print(f"converted {report.src} ({FRAMEWORK_NAMES[report.source]}, {report.layout_in} layout) -> "
           f"{report.dst} ({FRAMEWORK_NAMES[report.target]}, {report.layout_out} layout): "
@@ -115,8 +130,11 @@ def _main_own(args):
     import mindspore as ms
     import torch
 
+    from ms_gan.device import use_device as use_ms_device
     from parity.port_check import load_model, load_object
     from .own import convert_own
+
+    use_ms_device("CPU")
 
     if not (args.ms_model and args.torch_model):
         raise ConversionError("--ms-model and --torch-model go together: give both")

@@ -1,15 +1,14 @@
-"""The framework-free form into DST, by its suffix: each framework's twin writes its own
-files (ms_gan/checkpoint.py, torch_gan/checkpoint.py)."""
-import ms_gan.checkpoint
-import torch_gan.checkpoint
-from parity.common.checkpoints import MINDSPORE, TORCH, framework_of
+"""The framework-free form into DST, by its suffix, with neither framework needed to write
+the file (parity/common/layouts.py)."""
+from parity.common import layouts
+from parity.common.checkpoints import MINDSPORE, TORCH
 
-WRITERS = {MINDSPORE: ms_gan.checkpoint.write_form, TORCH: torch_gan.checkpoint.write_form}
+from .read import expected
 
 
 def write_checkpoint(ck, path, layout="project"):
-    """Write `ck` in the framework of `path`'s suffix, atomically; returns the number of tensors written."""
-    return WRITERS[framework_of(path)](ck, path, layout)
+    """Write `ck` in the framework of `path`'s suffix; returns the number of tensors written."""
+    return layouts.write_form(ck, path, expected, layout)
 
 
 def writing_notes(ck, source, target, layout):

@@ -1,0 +1,22 @@
+"""Run Python code in a fresh process where one framework cannot be imported, as on a
+machine that has only the other (docs/cross_machine.md)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCKED = {"torch": ["torch", "torchvision"], "mindspore": ["mindspore"], "both": ["torch", "torchvision", "mindspore"]}
+
+
+def run_without(framework, code, *args):
+    """Run `code` with sys.argv[1:] = args where `framework` ("torch", "mindspore" or
+    "both") cannot be imported (sys.modules[name] = None makes `import name` raise
+    ImportError), with this checkout first on the path."""
+    prelude = "import sys\n" + "".join(f"sys.modules[{name!r}] = None\n" for name in BLOCKED[framework])
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", prelude + code, *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=ROOT)
+
+
+PARITY = "from parity.__main__ import main\nsys.exit(main(sys.argv[1:]))\n"
