@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import FRAMEWORKS, IMAGES, load_checkpoint_arrays as load
+from conftest import FRAMEWORKS, IMAGES, load_checkpoint_arrays as load, metrics
 from parity.common import training
 
 pytestmark = pytest.mark.slow     # trains or runs commands in subprocesses
@@ -203,15 +203,34 @@ def test_resume_takes_the_model_from_the_run_and_a_finished_run_says_so(framewor
 
 
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
-def test_an_unreadable_image_is_one_line_through_the_progress_bar(framework, folder, tmp_path, capfd):
+def test_unreadable_images_are_counted_once_before_training(framework, folder, tmp_path, capfd, monkeypatch):
+    """One line before the first step, with the count; at batch 1 no step meets the broken
+    file (no empty batch), and MindSpore leaves nothing in the working directory."""
     data = tmp_path / "data"
     shutil.copytree(folder, data)
     (data / "broken.png").write_bytes(b"not a png")
-    assert train(framework, data, tmp_path / "run", "--epochs", "1", "--batch-size", "3") == 0
+    monkeypatch.chdir(tmp_path)
+    assert train(framework, data, tmp_path / "run", "--epochs", "1", "--batch-size", "1") == 0
     err = capfd.readouterr().err
     lines = [line for line in err.replace("\r", "\n").splitlines() if "broken.png" in line]
-    assert lines == [f"warning: skipping unreadable image {data / 'broken.png'} (PIL could not decode it)"]
+    assert lines == [f"warning: skipping 1 unreadable image of {IMAGES + 1} in {data} (PIL could not decode it), "
+                     f"e.g. {data / 'broken.png'}"]
     assert "Warning" not in err                              # not Python's two-line RuntimeWarning
+    assert [r["step"] for r in metrics(tmp_path / "run")] == list(range(1, IMAGES + 1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "run"]
+
+
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_a_folder_of_unreadable_images_is_refused_in_one_line(framework, tmp_path, capfd, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "broken.png").write_bytes(b"not a png")
+    monkeypatch.chdir(tmp_path)
+    assert train(framework, data, tmp_path / "run", "--epochs", "1", "--batch-size", "1") == 2
+    err = capfd.readouterr().err.strip()
+    assert err == f"error: no readable image in {data}: PIL could not decode any of its 1 image file " \
+                  f"(e.g. {data / 'broken.png'})"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]      # no --out, no rank_0/
 
 
 def test_the_default_model_is_the_set_up_one_on_the_embedded_digits(tmp_path):

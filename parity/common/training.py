@@ -12,9 +12,10 @@ A run's folder (`--out`):
     progress.gif                       the sample grids, one frame per epoch
 Every file is written whole to a temporary name and then renamed (files.atomic_path).
 
-Noise is drawn in numpy, so that runs are reproducible and resumable and both
-frameworks can be fed the same values: step noise from `[seed, epoch, step]`, the fixed
-sample noise from `[seed, SAMPLE_STREAM]`.
+Noise and dropout masks are drawn in numpy, so that runs are reproducible and resumable
+and both frameworks are fed the same values: step noise from `[seed, epoch, step]`, the
+fixed sample noise from `[seed, SAMPLE_STREAM]`, the dropout masks from
+`[seed, DROPOUT_STREAM, epoch, step, call, layer]`.
 """
 import argparse
 import json
@@ -35,6 +36,7 @@ SAMPLE_COUNT = 64            # images in a sample grid
 GRID_COLUMNS = 8
 SAMPLE_STREAM = 2**32 - 1    # the fixed noise's stream, never an epoch index
 FID_STREAM = 2**32 - 2       # the fixed noise of --fid-every's images
+DROPOUT_STREAM = 2**32 - 3   # the dropout masks' stream (datasets.LABELLED_STREAM is 2**32 - 2 too)
 FID_N = 1000                 # --fid-n's default: images --fid-every scores
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")   # what a train step returns
 CLASSIFIER_STATS = ("loss_class",)                        # ... and one of D alone (--supervised)
@@ -95,9 +97,9 @@ def build_parser(prog, devices, default_device):
                        help="models with a class head: train D alone as a plain classifier on the labelled "
                             "images (the same labelled batches as the GAN run): the baseline")
     train.add_argument("--no-dropout", action="store_true",
-                       help="turn the model's dropout layers off (cnn_gan, dcgan_mnist, sgan): the frameworks "
-                            "draw dropout masks from different RNGs, so only then do their runs compute the "
-                            "same steps (default: dropout on, as in the tutorials)")
+                       help="turn the model's dropout layers off (cnn_gan, dcgan_mnist, sgan); with them on, "
+                            "the masks come from --seed, the same in both frameworks (default: on, as in "
+                            "the tutorials)")
     train.add_argument("--fid-every", type=arguments.POSITIVE_INT, metavar="N",
                        help="score G every N epochs: digit FID (1-channel models) or Inception FID (3-channel) "
                             "of --fid-n images against --data, into metrics.jsonl and fid.png (default: never)")
@@ -187,10 +189,11 @@ def run_config(args, framework, data, model):
     return config
 
 
-def labelled_plan(data, config):
-    """(image paths, LabelledPlan) of a run of a model with a class head."""
+def labelled_plan(data, config, paths=None):
+    """(image paths, LabelledPlan) of a run of a model with a class head (`paths`: the
+    folder's images to take, default all)."""
     from .datasets import LabelledPlan, choose_labelled, labelled_images
-    paths, labels = labelled_images(data, MODELS[config["model"]].num_classes)
+    paths, labels = labelled_images(data, MODELS[config["model"]].num_classes, paths)
     labelled = None if config["labels"] is None else choose_labelled(labels, config["labels"], config["seed"])
     return paths, LabelledPlan(labels, config["batch_size"], config["seed"], labelled, config["supervised"])
 
@@ -215,6 +218,22 @@ def step_noise(seed, epoch, step, batch, noise_shape):
     """G's input for step `step` (0-based) of epoch `epoch` (0-based)."""
     rng = np.random.default_rng([seed, epoch, step])
     return rng.standard_normal((batch, *noise_shape), dtype=np.float32)
+
+
+def dropout_masks(seed, epoch, step, count, layers, calls):
+    """The dropout masks of step `step` (0-based) of epoch `epoch` (0-based) for a global
+    batch of `count` images: for each call of the network in the step (`calls`, in order),
+    for each of its dropout layers (`layers`: [(p, channels)], in order), a float32
+    (count, channels, 1, 1) array of 0 (dropped, with probability p) or 1 / (1 - p), as
+    nn.Dropout2d scales what it keeps. Flat, call after call."""
+    masks = []
+    for call in range(calls):
+        for index, (p, channels) in enumerate(layers):
+            rng = np.random.default_rng([seed, DROPOUT_STREAM, epoch, step, call, index])
+            keep = rng.random((count, channels), dtype=np.float32) >= p
+            scale = np.float32(1.0) / np.float32(1.0 - p)
+            masks.append(np.where(keep, scale, np.float32(0.0)).reshape(count, channels, 1, 1))
+    return masks
 
 
 def sample_noise(seed, n, noise_shape, stream=SAMPLE_STREAM):
