@@ -1,10 +1,4 @@
 """GAN tutorials in MindSpore. `torch_gan` is the PyTorch twin, module for module."""
-import os
-import tempfile
+from parity.common.environment import mindspore_defaults
 
-# MindSpore logs at WARNING by default, including a failed probe for Ascend libraries
-# on every import on CPU machines; keep ERROR and above unless the user asked otherwise.
-os.environ.setdefault("GLOG_v", "3")
-# A failed graph compile writes rank_0/om/analyze_fail.ir under MS_OM_PATH, by default the
-# working directory: keep it out of the user's folder (docs/framework_differences.md#files-mindspore-writes).
-os.environ.setdefault("MS_OM_PATH", os.path.join(tempfile.gettempdir(), f"ms_gan-{os.getuid()}"))
+mindspore_defaults()

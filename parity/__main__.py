@@ -3,7 +3,7 @@ import argparse
 import importlib
 import sys
 
-from parity.common import arguments, quality
+from parity.common import arguments, devices, quality
 from parity.common.configs import MODELS
 from parity.common.training import FID_N, run_command
 
@@ -20,7 +20,8 @@ def build_parser():
     check = commands.add_parser("check", help="compare both frameworks' outputs, losses, gradients and "
                                               "BatchNorm statistics on the same weights and inputs")
     check.add_argument("model", choices=sorted(MODELS), help="the model")
-    check.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
+    check.add_argument("--device", type=arguments.DEVICE, default="cpu",
+                       help=f"MindSpore's device, and PyTorch's where it has it: {devices.ALLOWED} (default cpu)")
     check.add_argument("--batch", type=BATCH, default=8, help="batch size of the compared inputs (default 8)")
     check.add_argument("--seed", type=arguments.SEED, default=0, help="seed of weights and inputs (default 0)")
     check.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
@@ -36,7 +37,8 @@ def build_parser():
     trajectory.add_argument("--batch", type=BATCH, default=16, help="batch size (default 16)")
     trajectory.add_argument("--seed", type=arguments.SEED, default=0,
                             help="seed of weights, batches and noise (default 0)")
-    trajectory.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
+    trajectory.add_argument("--device", type=arguments.DEVICE, default="cpu",
+                       help=f"MindSpore's device, and PyTorch's where it has it: {devices.ALLOWED} (default cpu)")
     trajectory.add_argument("--mode", choices=("jit", "pynative"), default="jit",
                             help="MindSpore's step: compiled with ms.jit (default) or eager")
     trajectory.add_argument("--only-mindspore", action="store_true",
@@ -66,7 +68,8 @@ def build_parser():
     bench.add_argument("--batch", type=BATCH,
                        help="batch size (default: each model's training batch, dcgan 128 as in the faces "
                             "tutorial, the others 32 as on the embedded digits)")
-    bench.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
+    bench.add_argument("--device", type=arguments.DEVICE, default="cpu",
+                       help=f"MindSpore's device, and PyTorch's where it has it: {devices.ALLOWED} (default cpu)")
     bench.add_argument("--repeats", type=arguments.POSITIVE_INT, default=5,
                        help="timed repeats of each implementation (default 5)")
     bench.add_argument("--steps", type=arguments.POSITIVE_INT, default=2,
@@ -146,9 +149,8 @@ def build_parser():
     fid.add_argument("--seed", type=arguments.SEED, default=0, help="seed of a checkpoint's noise (default 0)")
     fid.add_argument("--model", choices=sorted(MODELS),
                      help="model of a checkpoint FAKE (default: found from the file)")
-    fid.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
-                     help="device of the Inception network and the generator: cpu or cuda (MindSpore's GPU) "
-                          "(default cpu)")
+    fid.add_argument("--device", type=arguments.DEVICE, default="cpu",
+                     help=f"device of the Inception network and the generator: {devices.ALLOWED} (default cpu)")
     fid.add_argument("--cache-dir", metavar="DIR", default=str(quality.default_cache_dir()),
                      help="where a folder's statistics are kept, keyed by its content, --n and the features "
                           "(default %(default)s)")
@@ -161,6 +163,9 @@ def build_parser():
     digits.add_argument("--seed", type=arguments.SEED, default=0, help="seed of the weights and the order (default 0)")
     digits.add_argument("--epochs", type=arguments.POSITIVE_INT, default=8, help="epochs (default 8)")
     digits.add_argument("--force", action="store_true", help="overwrite an existing PATH")
+    for command in commands.choices.values():      # one rule for every output file: files.check_output_file
+        arguments.output_files(command, "--json", "--markdown", "--plot",
+                               "--out" if command is digits else "--json", "dst" if command is convert else "--json")
     return parser
 
 

@@ -19,7 +19,6 @@ from parity.common.configs import get_config
 from parity.common.files import write_text_atomic
 
 CHECKPOINT_SUFFIXES = MINDSPORE_SUFFIXES + TORCH_SUFFIXES
-MINDSPORE_DEVICES = {"cpu": "CPU", "cuda": "GPU"}
 
 
 class CheckpointImages:
@@ -33,7 +32,7 @@ class CheckpointImages:
             from ms_gan.checkpoint import load_network
             from ms_gan.device import use_device
             from ms_gan.generate import generate
-            use_device(MINDSPORE_DEVICES[device])
+            use_device(device)
             self.model, network = load_network(path, GENERATOR, model)
             self.draw, framework = (lambda noise: generate(network, noise)), "MindSpore"
         else:
@@ -89,6 +88,9 @@ def extractor(kind, device):
 
 def main(args):
     start = time.perf_counter()
+    if args.features == quality.INCEPTION:      # the device is checked before any work, as in every command
+        from torch_gan.device import use_device
+        use_device(args.device)
     real = quality.FolderImages(args.real, args.n, "REAL")
     fake = fake_source(args)
     cache_dir = None if args.no_cache else args.cache_dir

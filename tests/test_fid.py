@@ -384,7 +384,7 @@ def test_the_digit_classifier_command_trains_one(tmp_path, monkeypatch, capsys):
     images, labels = quality.load_digits(quality.digit_split()[1])
     assert quality.DigitClassifier(out).accuracy(images, labels) == float(np.load(out)["test_accuracy"])
     assert main(["digit-classifier", "--out", str(out)]) == 2
-    assert capsys.readouterr().err == f"error: {out} exists; give --force to overwrite it\n"
+    assert capsys.readouterr().err == f"error: --out {out} exists; kept (give --force to replace it)\n"
 
 
 # ---------------------------------------------------------------- framework-free

@@ -7,6 +7,8 @@ before anything is created.
 import argparse
 import math
 
+from . import devices
+
 
 def bounded(kind, low=None, *, above=None, below=None):
     """An argparse `type`: a finite `kind` (int or float) with low <= value and
@@ -34,3 +36,25 @@ SEED = bounded(int, 0)                        # numpy's seeds are non-negative
 LEARNING_RATE = bounded(float, above=0)
 BETA = bounded(float, 0, below=1)             # Adam's beta1
 FID_IMAGES = bounded(int, 2)                  # a covariance needs two images
+
+
+def _device(text):
+    try:
+        return devices.device_name(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {devices.ALLOWED}, not {text}") from None
+
+
+DEVICE = _device                              # --device of every command: parity.common.devices
+
+
+def output_files(parser, *flags):
+    """Mark the options `flags` (or positional arguments, by name) of `parser` as output
+    files: run_command checks each one given before the command runs
+    (files.check_output_file); `--force` (added if the command has none) lets an existing
+    file be replaced."""
+    given = [(action.option_strings[0] if action.option_strings else action.dest.upper(), action.dest)
+             for action in parser._actions if set(action.option_strings) & set(flags) or action.dest in flags]
+    if not any("--force" in action.option_strings for action in parser._actions):
+        parser.add_argument("--force", action="store_true", help="replace an existing output file")
+    parser.set_defaults(output_files=tuple(given))

@@ -29,8 +29,9 @@ import numpy as np
 from . import arguments
 from .checkpoints import config_model
 from .configs import MODELS
+from .devices import ALLOWED as ALLOWED_DEVICES, device_name
 from .distributed import rank_label
-from .files import atomic_path, write_text_atomic
+from .files import atomic_path, check_output_file, write_text_atomic
 
 SAMPLE_COUNT = 64            # images in a sample grid
 GRID_COLUMNS = 8
@@ -58,11 +59,13 @@ def _by_data(key):
 
 
 def build_parser(prog, devices, default_device):
-    """The command line of `python -m ms_gan` and `python -m torch_gan`: the same flags;
-    only the device names (and so the default) differ."""
+    """The command line of `python -m ms_gan` and `python -m torch_gan`: the same flags, the
+    same device names (parity/common/devices.py: `devices` and `default_device` are taken
+    in it)."""
     parser = argparse.ArgumentParser(prog=prog, description="Train a GAN, or draw images from a checkpoint.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    device_help = f"{' | '.join(devices)} (default {default_device})"
+    default_device = device_name(default_device)
+    device_help = f"{ALLOWED_DEVICES} (default {default_device})"
     models = sorted(MODELS)
 
     train = commands.add_parser("train", help="train a model; outputs go to --out")
@@ -78,7 +81,7 @@ def build_parser(prog, devices, default_device):
     train.add_argument("--beta1", type=arguments.BETA, default=0.5,
                        help="Adam's beta1, G's and D's; beta2 is 0.999 (default %(default)s)")
     train.add_argument("--seed", type=arguments.SEED, default=0, help="weights, data order and noise (default 0)")
-    train.add_argument("--device", default=default_device, help=device_help)
+    train.add_argument("--device", type=arguments.DEVICE, default=default_device, help=device_help)
     train.add_argument("--out", metavar="DIR", default=f"runs/{prog.split()[-1]}",
                        help="output folder (default %(default)s)")
     start = train.add_mutually_exclusive_group()
@@ -116,11 +119,12 @@ def build_parser(prog, devices, default_device):
                           help="training or weights-only checkpoint, .ckpt (MindSpore) or .pt/.pth (PyTorch)")
     generate.add_argument("--n", type=arguments.POSITIVE_INT, default=SAMPLE_COUNT,
                           help="number of images (default %(default)s)")
-    generate.add_argument("--out", default="grid.png", metavar="PNG", help="output picture (default %(default)s)")
+    generate.add_argument("--out", default="grid.png", metavar="PNG",
+                          help="output picture; an existing one is kept unless --force (default %(default)s)")
     generate.add_argument("--seed", type=arguments.SEED, default=0,
                           help="noise seed (default 0); a run's seed gives its sample grids' noise")
     generate.add_argument("--model", choices=models, help=f"the model ({from_file})")
-    generate.add_argument("--device", default=default_device, help=device_help)
+    generate.add_argument("--device", type=arguments.DEVICE, default=default_device, help=device_help)
 
     classified = sorted(name for name, config in MODELS.items() if config.num_classes)
     evaluate = commands.add_parser("evaluate", help="class accuracy of a model with a class head "
@@ -134,7 +138,9 @@ def build_parser(prog, devices, default_device):
                           help="images per batch (default %(default)s)")
     evaluate.add_argument("--workers", type=arguments.COUNT, default=2, help="data loading workers (default 2)")
     evaluate.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
-    evaluate.add_argument("--device", default=default_device, help=device_help)
+    evaluate.add_argument("--device", type=arguments.DEVICE, default=default_device, help=device_help)
+    arguments.output_files(generate, "--out")
+    arguments.output_files(evaluate, "--json")
     return parser
 
 
@@ -143,6 +149,9 @@ def run_command(command, args):
     a NaN stop exit status 1."""
     rank = rank_label()     # "rank 1: " in a worker of a data-parallel job
     try:
+        for flag, dest in getattr(args, "output_files", ()):
+            if getattr(args, dest) is not None:
+                check_output_file(getattr(args, dest), flag, args.force)
         return command(args)
     except NonFiniteLoss as error:
         print(f"{rank}stopped: {error}", file=sys.stderr)
