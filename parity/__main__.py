@@ -14,7 +14,7 @@ BATCH = arguments.bounded(int, 2)
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m parity", description=__doc__)
+    parser = argparse.ArgumentParser(prog=arguments.program("python -m parity"), description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="compare both frameworks' outputs, losses, gradients and "
@@ -52,7 +52,9 @@ def build_parser():
                                                   "PyTorch (.pt/.pth), either way")
     convert.add_argument("src", help="checkpoint to read: project, tutorial or training layout")
     convert.add_argument("dst", help="checkpoint to write; its suffix picks the framework")
-    convert.add_argument("--model", help="model the weights belong to (default: found from the file's parameters)")
+    convert.add_argument("--model", choices=sorted(MODELS), metavar="MODEL",
+                         help=f"model the weights belong to: {', '.join(sorted(MODELS))} "
+                              "(default: found from the file's parameters)")
     convert.add_argument("--layout", choices=("project", "tutorial"), default="project",
                          help="names to write: the project's models' or the target framework's tutorial's "
                               "(default %(default)s)")
@@ -64,7 +66,7 @@ def build_parser():
     bench = commands.add_parser("bench", help="train-step, generator, data-pipeline and command throughput "
                                               "of both frameworks, side by side")
     bench.add_argument("--model", nargs="+", default=["dcgan"], metavar="MODEL",
-                       help="model names, or all (default dcgan)")
+                       help=f"model names ({', '.join(sorted(MODELS))}), or all (default dcgan)")
     bench.add_argument("--batch", type=BATCH,
                        help="batch size (default: each model's training batch, dcgan 128 as in the faces "
                             "tutorial, the others 32 as on the embedded digits)")

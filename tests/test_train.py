@@ -311,3 +311,20 @@ def test_image_grid_layout():
     grid = training.image_grid(images, columns=8, padding=2)
     assert grid.shape == (2 * 6 + 2, 8 * 6 + 2) and grid.dtype == np.uint8
     assert grid[2:6, 3 * 6 + 2:3 * 6 + 6].min() == 255 and grid[2:6, 2:6].max() == 0
+
+
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_resume_takes_every_setting_from_the_checkpoint(framework, folder, tmp_path, capsys):
+    """`--resume` alone continues a run made with --data, --batch-size, --lr and --seed; a
+    setting given that differs is refused in one line."""
+    main, _ = FRAMEWORKS[framework]
+    run = tmp_path / "run"
+    common = ["--out", str(run), "--workers", "1", "--log-every", "0"]
+    assert main(["train", "--model", "gan", "--data", str(folder), "--batch-size", "4", "--lr", "1e-3",
+                 "--seed", "3", "--epochs", "1", *common]) == 0
+    assert main(["train", "--resume", "--epochs", "2", *common]) == 0
+    assert [r["epoch"] for r in metrics(run)] == [1, 1, 2, 2]
+    assert main(["train", "--resume", *common]) == 0          # --epochs too: the run's 2, done
+    assert "run already finished (2 epochs)" in capsys.readouterr().out
+    assert main(["train", "--resume", "--epochs", "3", "--batch-size", "2", *common]) == 2
+    assert "--batch-size 4 -> 2" in capsys.readouterr().err

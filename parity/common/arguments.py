@@ -6,6 +6,8 @@ before anything is created.
 """
 import argparse
 import math
+import sys
+from pathlib import Path
 
 from . import devices
 
@@ -58,3 +60,13 @@ def output_files(parser, *flags):
     if not any("--force" in action.option_strings for action in parser._actions):
         parser.add_argument("--force", action="store_true", help="replace an existing output file")
     parser.set_defaults(output_files=tuple(given))
+
+
+CONSOLE_SCRIPTS = ("ms-gan", "torch-gan", "gan-parity")     # pyproject.toml's [project.scripts]
+
+
+def program(default):
+    """The name usage lines show: the console script the user ran (`ms-gan`), else
+    `default` (`python -m ms_gan`)."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return name if name in CONSOLE_SCRIPTS else default

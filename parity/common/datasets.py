@@ -198,6 +198,9 @@ def _publish(folder, write, complete):
             return
         if folder.exists():
             shutil.rmtree(folder)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)     # mkdtemp makes it 0700: the mode mkdir would give
         os.replace(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

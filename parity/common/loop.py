@@ -47,8 +47,9 @@ def epoch_batches(backend, data, images, config):
 def train(args, backend):
     """Train as `args` (the trainers' command line) says; returns the exit status."""
     world = backend.start_world()       # first: msrun's scheduler process ends in it
-    data = training.resolve_data(args.data)
     run = training.Run(args.out, backend.suffix, args.log_every, args.resume, args.force, writer=world.main)
+    training.take_resumed_settings(args, run, backend.checkpoint.stored_config)
+    data = training.resolve_data(args.data)
     config = training.run_config(args, backend.framework, data,
                                  training.train_model(args, run, backend.checkpoint.stored_config))
     model = get_config(config["model"])

@@ -50,6 +50,7 @@ TRAJECTORY_KEYS = ("model", "data", "batch_size", "lr", "beta1", "seed", "labels
 # (D(G(z)) 0.003 after 10 epochs, grey samples).
 DEFAULTS = {"embedded": {"model": "cnn_gan", "epochs": 2, "batch_size": 32},
             "data": {"model": "dcgan", "epochs": 10, "batch_size": 128}}
+RUN_DEFAULTS = {"lr": 2e-4, "beta1": 0.5, "seed": 0}      # of every run
 
 
 # ---------------------------------------------------------------- command line
@@ -62,13 +63,16 @@ def build_parser(prog, devices, default_device):
     """The command line of `python -m ms_gan` and `python -m torch_gan`: the same flags, the
     same device names (parity/common/devices.py: `devices` and `default_device` are taken
     in it)."""
-    parser = argparse.ArgumentParser(prog=prog, description="Train a GAN, or draw images from a checkpoint.")
+    parser = argparse.ArgumentParser(prog=arguments.program(prog),
+                                     description="Train a GAN, or draw images from a checkpoint.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     default_device = device_name(default_device)
     device_help = f"{ALLOWED_DEVICES} (default {default_device})"
     models = sorted(MODELS)
 
-    train = commands.add_parser("train", help="train a model; outputs go to --out")
+    train = commands.add_parser("train", help="train a model; outputs go to --out",
+                                description="Train a GAN (default: cnn_gan on the embedded MNIST digits) and "
+                                            "leave checkpoints, sample grids, metrics and plots in --out.")
     train.add_argument("--model", choices=models,
                        help=f"the model (default {_by_data('model')}; with --resume, the run's)")
     train.add_argument("--data", metavar="DIR",
@@ -76,16 +80,19 @@ def build_parser(prog, devices, default_device):
     train.add_argument("--epochs", type=arguments.POSITIVE_INT, help=f"total epochs (default {_by_data('epochs')})")
     train.add_argument("--batch-size", type=arguments.POSITIVE_INT,
                        help=f"images per step (default {_by_data('batch_size')})")
-    train.add_argument("--lr", type=arguments.LEARNING_RATE, default=2e-4,
-                       help="Adam's learning rate, G's and D's (default %(default)s)")
-    train.add_argument("--beta1", type=arguments.BETA, default=0.5,
-                       help="Adam's beta1, G's and D's; beta2 is 0.999 (default %(default)s)")
-    train.add_argument("--seed", type=arguments.SEED, default=0, help="weights, data order and noise (default 0)")
+    train.add_argument("--lr", type=arguments.LEARNING_RATE,
+                       help=f"Adam's learning rate, G's and D's (default {RUN_DEFAULTS['lr']})")
+    train.add_argument("--beta1", type=arguments.BETA,
+                       help=f"Adam's beta1, G's and D's; beta2 is 0.999 (default {RUN_DEFAULTS['beta1']})")
+    train.add_argument("--seed", type=arguments.SEED,
+                       help="weights, data order, noise and dropout (default 0)")
     train.add_argument("--device", type=arguments.DEVICE, default=default_device, help=device_help)
     train.add_argument("--out", metavar="DIR", default=f"runs/{prog.split()[-1]}",
                        help="output folder (default %(default)s)")
     start = train.add_mutually_exclusive_group()
-    start.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    start.add_argument("--resume", action="store_true",
+                       help="continue from the last checkpoint in --out, with its settings (--model, --data, "
+                            "--epochs, --batch-size, ...) unless given; a given one that differs is refused")
     start.add_argument("--force", action="store_true",
                        help="start over in an --out that holds a run: its checkpoints, samples, metrics "
                             "and plots are deleted first (without it such a folder is refused)")
@@ -182,13 +189,28 @@ def train_model(args, run, stored_config):
     return resumed or args.model or DEFAULTS["embedded" if args.data is None else "data"]["model"]
 
 
+def take_resumed_settings(args, run, stored_config):
+    """On --resume, fill each setting of `args` the command line did not give from the run's
+    last checkpoint (`stored_config(path)` reads its config), so that `--resume` alone
+    continues the run; a given one stays, and check_resumable refuses it if it differs."""
+    last = run.last_checkpoint() if args.resume else None
+    if last is None:
+        return
+    stored = stored_config(last)
+    for key in ("data", "epochs", "batch_size", "lr", "beta1", "seed", "labels"):
+        if getattr(args, key) is None and stored.get(key) is not None:
+            setattr(args, key, stored[key])
+    args.supervised = args.supervised or bool(stored.get("supervised"))
+    args.no_dropout = args.no_dropout or stored.get("dropout") is False
+
+
 def run_config(args, framework, data, model):
     """The run's settings as a JSON-ready dict, stored in every checkpoint."""
     defaults = DEFAULTS["embedded" if args.data is None else "data"]
     config = {"framework": framework, "model": model, "data": str(Path(data).resolve()),
               "epochs": defaults["epochs"] if args.epochs is None else args.epochs,
               "batch_size": defaults["batch_size"] if args.batch_size is None else args.batch_size,
-              "lr": args.lr, "beta1": args.beta1, "seed": args.seed}
+              **{key: RUN_DEFAULTS[key] if getattr(args, key) is None else getattr(args, key) for key in RUN_DEFAULTS}}
     if args.no_dropout:
         config["dropout"] = False       # absent: on, as in checkpoints made before the flag
     if MODELS[model].num_classes:
