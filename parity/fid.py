@@ -91,8 +91,15 @@ def main(args):
     if args.features == quality.INCEPTION:      # the device is checked before any work, as in every command
         from torch_gan.device import use_device
         use_device(args.device)
-    real = quality.FolderImages(args.real, args.n, "REAL")
-    fake = fake_source(args)
+    sources, problems = [], []
+    for source in (lambda: quality.FolderImages(args.real, args.n, "REAL"), lambda: fake_source(args)):
+        try:
+            sources.append(source())
+        except ValueError as error:     # REAL's and FAKE's problems in one line, not one run at a time
+            problems.append(str(error))
+    if problems:
+        raise ValueError("; ".join(problems))
+    real, fake = sources
     cache_dir = None if args.no_cache else args.cache_dir
     result = quality.compare(real, fake, args.features, extractor(args.features, args.device), args.batch_size,
                              cache_dir)

@@ -329,6 +329,13 @@ def test_too_few_real_images_names_how_many(digits, tmp_path, capsys):
                                        f"give --n 500 or less\n")
 
 
+def test_too_few_images_on_both_sides_are_named_at_once(digits, tmp_path, capsys):
+    assert main(["fid", str(digits / "4"), str(digits / "5"), "--n", "600", "--features", "digit", "--no-cache"]) == 2
+    assert capsys.readouterr().err == (f"error: REAL {digits / '4'} has 500 images, fewer than --n 600: "
+                                       f"give --n 500 or less; FAKE {digits / '5'} has 500 images, fewer than "
+                                       f"--n 600: give --n 500 or less\n")
+
+
 @pytest.mark.parametrize("argv, flag, allowed", [
     ("fid a b --n 1", "--n", "an integer >= 2"),
     ("fid a b --batch-size -1", "--batch-size", "an integer >= 1"),
