@@ -471,6 +471,10 @@ class Run:
         frames = [self.sample_path(e) for e in range(1, epoch + 1) if self.sample_path(e).exists()]
         if frames:
             save_gif(frames, self.out / "progress.gif")
+        if self.bar is not None:
+            # The bar's rate and time left count steps; the epoch's end (samples, checkpoint,
+            # plots, --fid-every's scoring) is other work: leave its time out of the rate.
+            self.bar.unpause()
 
     def close(self):
         if self.bar is not None:
