@@ -52,6 +52,15 @@ def differing_pixels(a, b):
     return int(np.count_nonzero(a != b)), int(a.size), int(np.abs(a.astype(int) - b.astype(int)).max())
 
 
+def d_of_fakes(metrics_lines):
+    """{epoch: [min, max, mean]} of D(G(z)) before D's update (d_g_z1), as docs/models.md quotes it."""
+    records = [json.loads(line) for line in metrics_lines]
+    by_epoch = {}
+    for record in records:
+        by_epoch.setdefault(record["epoch"], []).append(record["d_g_z1"])
+    return {epoch: [round(min(v), 3), round(max(v), 3), round(sum(v) / len(v), 3)] for epoch, v in by_epoch.items()}
+
+
 def replace_block(text, name, lines):
     """`text` with the fenced block after the line `<!-- readme_run: name -->` made `lines`."""
     marker = f"<!-- readme_run: {name} -->\n"
@@ -90,14 +99,15 @@ def main(argv=None):
 
         for picture in PICTURES:
             shutil.copyfile(work / RUN / picture, FIGURES / Path(picture).name)
-        lines = (work / RUN / "metrics.jsonl").read_text().splitlines()[:METRICS_HEAD]
-        (FIGURES / "metrics_head.jsonl").write_text("".join(line + "\n" for line in lines))
+        lines = (work / RUN / "metrics.jsonl").read_text().splitlines()
+        (FIGURES / "metrics_head.jsonl").write_text("".join(line + "\n" for line in lines[:METRICS_HEAD]))
         measured = {
             "command": "python -m ms_gan train", "seconds": round(seconds, 1),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in load_after],
             "generate_vs_epoch_002": differing_pixels(work / "runs/grid.png", work / RUN / "samples/epoch_002.png"),
             "torch_generate_vs_mindspore": differing_pixels(work / "runs/grid_torch.png", work / "runs/grid.png"),
+            "d_g_z1_min_max_mean_by_epoch": d_of_fakes(lines),
             "fid": fid.strip(),
         }
         (FIGURES / "run.json").write_text(json.dumps(measured, indent=1) + "\n")
