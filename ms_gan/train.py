@@ -188,7 +188,10 @@ class TrainStep:
         for param, mask in zip(mask_params, masks):    # a new batch size: the masks' new shape
             if param.shape != mask.shape:
                 param.set_data(ms.Tensor(mask))
-        out = self._step(real, ms.Tensor(z), labels, tuple(ms.Tensor(m) for m in masks))
+        # mutable: ms.jit takes a plain tuple of tensors as a constant and compiles anew for
+        # each new value (docs/framework_differences.md#dropout); no masks: no tuple to vary.
+        masks = ms.mutable(tuple(ms.Tensor(m) for m in masks)) if masks else ()
+        out = self._step(real, ms.Tensor(z), labels, masks)
         self.steps_taken += 1
         return dict(zip(self.stats, (float(x.asnumpy()) for x in out)))
 
