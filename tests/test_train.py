@@ -134,7 +134,7 @@ def test_nan_loss_stops_and_keeps_the_last_checkpoint(runs, folder, tmp_path, mo
     module = sys.modules[f"{framework}.train"]
     calls = []
 
-    def nan_on_second_step(self, real, z, labels=None):   # a stand-in step: no compiling, no computing
+    def nan_on_second_step(self, real, z, labels=None, masks=None):   # a stand-in step: no compiling, no computing
         calls.append(1)
         return {**dict.fromkeys(training.STATS, 0.5), **({"loss_g": float("nan")} if len(calls) == 2 else {})}
 
