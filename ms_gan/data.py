@@ -19,7 +19,7 @@ from functools import partial
 import mindspore.dataset as ds
 import numpy as np
 
-from parity.common.datasets import check_channels, epoch_order, read_image, scan_images, to_unit_range, warn_unreadable
+from parity.common.datasets import check_channels, epoch_order, read_image, image_paths, to_unit_range, warn_unreadable
 from parity.common.distributed import World, shard
 
 
@@ -48,12 +48,12 @@ def _finish_batch(images, ok, *labels):
 
 def create_dataset(folder, image_size=64, channels=3, batch_size=128, seed=0, epoch=0,
                    shuffle=True, num_workers=2, drop_remainder=False, world=World()):
-    """A pipeline of one column "image": float32 (N, channels, image_size, image_size) in
+    """`folder`: a folder, or a list of image paths (datasets.readable_images). A pipeline of one column "image": float32 (N, channels, image_size, image_size) in
     [-1, 1], in the order of epoch_order(n, seed, epoch) (file order if not shuffle).
     Unreadable images are skipped with a warning, so a batch may come out short;
     get_dataset_size() is the number of batches."""
     check_channels(channels)
-    paths = scan_images(folder)
+    paths = image_paths(folder)
     order = epoch_order(len(paths), seed, epoch) if shuffle else np.arange(len(paths))
     order = shard(order, batch_size, world)     # a data-parallel worker reads its part of each batch
     return _pipeline([paths[i] for i in order], None, image_size, channels, batch_size // world.size, num_workers,

@@ -1,9 +1,12 @@
-"""Device selection for MindSpore: CPU, GPU or Ascend."""
+"""Device selection for MindSpore: the project's device names (parity/common/devices.py)
+to MindSpore's CPU, GPU or Ascend."""
 import warnings
 
 import mindspore as ms
 
-DEVICES = ("CPU", "GPU", "Ascend")
+from parity.common.devices import DEVICES, device_name
+
+TARGETS = {"cpu": "CPU", "gpu": "GPU", "ascend": "Ascend"}
 # oneDNN falls back to its reference kernel for NCHW convolutions in these releases:
 # 30-100x slower on CPU than 2.8.0 (docs/framework_differences.md#mindspore-version).
 SLOW_CPU_CONVOLUTIONS = ("2.9", "2.10")
@@ -15,15 +18,14 @@ def slow_cpu_convolutions(version=None):
 
 
 def use_device(name):
-    """Make `name` MindSpore's device for this process, or fail naming what is missing."""
-    target = {d.lower(): d for d in DEVICES}.get(str(name).lower())
-    if target is None:
-        raise ValueError(f"unknown MindSpore device {name!r}; choose one of {', '.join(DEVICES)}")
+    """Make `name` (the project's vocabulary, or MindSpore's) MindSpore's device for this
+    process, or fail naming what is missing; returns MindSpore's name of it."""
+    target = TARGETS[device_name(name)]
     if target != "CPU" and not ms.hal.is_available(target):
         raise RuntimeError(
             f"MindSpore {ms.__version__} cannot use {target} on this machine: "
             f"{'no CUDA GPU or no GPU build of MindSpore' if target == 'GPU' else 'no Ascend NPU or CANN toolkit'} "
-            f"was found (mindspore.hal.is_available({target!r}) is False). Use --device CPU.")
+            f"was found (mindspore.hal.is_available({target!r}) is False). Use --device cpu.")
     if target == "CPU" and slow_cpu_convolutions():
         warnings.warn(f"MindSpore {ms.__version__} runs CPU convolutions 30-100x slower than 2.8.0 "
                       f"(oneDNN's reference kernel): pip install mindspore==2.8.0", RuntimeWarning, stacklevel=2)

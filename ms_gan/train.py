@@ -16,6 +16,7 @@ from ms_gan.device import use_device
 from ms_gan.generate import generate
 from ms_gan.losses import LOSSES
 from parity.common import loop, training
+from ms_gan.models.dropout import Dropout2d
 from parity.common.configs import get_config
 from parity.common.distributed import World, launcher
 
@@ -66,10 +67,20 @@ def _unreduced(grads):
     return grads
 
 
+def active_dropout(net):
+    """The dropout layers of a network that drop something (p > 0), in order."""
+    return [layer for _, layer in ms_gan.models.dropout_layers(net) if layer.p > 0]
+
+
 class TrainStep:
-    """One training step; `step(real, z, labels=None)` -> {name: float} of training.STATS.
+    """One training step; `step(real, z, labels=None, masks=None)` -> {name: float} of training.STATS.
 
     `real`: (N, C, H, W) float32 in [-1, 1], numpy or Tensor; `z`: numpy (N, *noise_shape);
+    `masks`: D's dropout masks, training.dropout_masks(..., self.dropout_shapes,
+    self.dropout_calls) (D runs on the real images, on the fake ones, then on the fake ones
+    after its update; once with `supervised`); default: drawn from seed 0, epoch 0 and the
+    number of steps this TrainStep took. Each is assigned to its layer's mask inside the
+    step, before the call it is for (ms_gan/models/dropout.py).
     `labels`: int (N,) classes, HIDDEN where unseen, for a model with a class head (`loss`
     "sgan": ms_gan.losses.LOSSES). `supervised`: D alone learns the classes of the labelled
     images, a plain classifier (the baseline of semi-supervised training); it returns
@@ -97,6 +108,11 @@ class TrainStep:
         self.generator, self.discriminator = generator, discriminator
         self.optimizer_g, self.optimizer_d = self.gan.optimizer_g, self.gan.optimizer_d
         self.stats = training.CLASSIFIER_STATS if supervised else training.STATS
+        self.steps_taken = 0
+        dropout = self._dropout_layers(generator, discriminator)
+        self.dropout_shapes = [(layer.p, layer.channels) for layer in dropout]
+        self.dropout_calls = 1 if supervised else 3
+        mask_params = tuple(layer.mask for layer in dropout)
         generator.set_train(True)
         discriminator.set_train(True)
         g_weights = generator.trainable_params()
@@ -105,16 +121,25 @@ class TrainStep:
         d_loss, g_loss, probability, class_loss = (LOSSES[loss].discriminator_loss, LOSSES[loss].generator_loss,
                                                    LOSSES[loss].probability, LOSSES[loss].classifier_loss)
 
-        def d_objective(real, fake, labels):
-            d_real, d_fake = discriminator(real), discriminator(fake)
+        def use_masks(masks, call):
+            for i, mask in enumerate(mask_params):
+                ops.assign(mask, masks[call * len(mask_params) + i])
+
+        def d_objective(real, fake, labels, masks):
+            use_masks(masks, 0)
+            d_real = discriminator(real)
+            use_masks(masks, 1)
+            d_fake = discriminator(fake)
             _, _, loss = d_loss(d_real, d_fake, labels)
             return loss, probability(d_real).mean(), probability(d_fake).mean()
 
-        def g_objective(fake):
+        def g_objective(fake, masks):
+            use_masks(masks, 2)
             d_fake = discriminator(fake)
             return g_loss(d_fake), probability(d_fake).mean()
 
-        def classifier_objective(real, labels):
+        def classifier_objective(real, labels, masks):
+            use_masks(masks, 0)
             return class_loss(discriminator(real), labels)
 
         d_grad = ms.value_and_grad(d_objective, None, discriminator.trainable_params(), has_aux=True)
@@ -127,27 +152,47 @@ class TrainStep:
             reduce_d = nn.DistributedGradReducer(discriminator.trainable_params(), mean=True)
             reduce_g = nn.DistributedGradReducer(g_weights, mean=True)
 
-        def step(real, z, labels):
+        def step(real, z, labels, masks):
             fake, g_vjp = ms.vjp(generator, z, weights=g_weights)
-            (loss_d, d_x, d_g_z1), d_grads = d_grad(real, fake, labels)
+            (loss_d, d_x, d_g_z1), d_grads = d_grad(real, fake, labels, masks)
             optimizer_d(reduce_d(d_grads))
-            (loss_g, d_g_z2), fake_grad = g_grad(fake)
+            (loss_g, d_g_z2), fake_grad = g_grad(fake, masks)
             optimizer_g(reduce_g(g_backward(g_vjp, fake_grad)))
             return loss_d, loss_g, d_x, d_g_z1, d_g_z2
 
-        def classifier_step(real, z, labels):   # D alone on the labelled images; z unused
-            loss, grads = classifier_grad(real, labels)
+        def classifier_step(real, z, labels, masks):   # D alone on the labelled images; z unused
+            loss, grads = classifier_grad(real, labels, masks)
             optimizer_d(reduce_d(grads))
             return (loss,)
 
         step = classifier_step if supervised else step
         self._step = ms.jit(step) if mode == "jit" else step
 
-    def __call__(self, real, z, labels=None):
+    @staticmethod
+    def _dropout_layers(generator, discriminator):
+        """D's dropout layers that drop something; G's may not (no step gives it masks)."""
+        layers = ms_gan.models.dropout_layers(generator) + ms_gan.models.dropout_layers(discriminator)
+        if active_dropout(generator) or not all(isinstance(layer, Dropout2d) for _, layer in layers):
+            raise ValueError("dropout in G, or a dropout layer other than ms_gan.models.dropout.Dropout2d "
+                             "in D: no step gives it masks, so runs would not repeat")
+        return active_dropout(discriminator)
+
+    def __call__(self, real, z, labels=None, masks=None):
         real = real if isinstance(real, ms.Tensor) else ms.Tensor(np.asarray(real, np.float32))
         if labels is not None and not isinstance(labels, ms.Tensor):
             labels = ms.Tensor(np.asarray(labels, np.int32))
-        out = self._step(real, ms.Tensor(z), labels)
+        if masks is None:
+            masks = training.dropout_masks(0, 0, self.steps_taken, real.shape[0], self.dropout_shapes,
+                                           self.dropout_calls)
+        mask_params = [layer.mask for layer in active_dropout(self.discriminator)]
+        for param, mask in zip(mask_params, masks):    # a new batch size: the masks' new shape
+            if param.shape != mask.shape:
+                param.set_data(ms.Tensor(mask))
+        # mutable: ms.jit takes a plain tuple of tensors as a constant and compiles anew for
+        # each new value (docs/framework_differences.md#dropout); no masks: no tuple to vary.
+        masks = ms.mutable(tuple(ms.Tensor(m) for m in masks)) if masks else ()
+        out = self._step(real, ms.Tensor(z), labels, masks)
+        self.steps_taken += 1
         return dict(zip(self.stats, (float(x.asnumpy()) for x in out)))
 
 

@@ -8,3 +8,6 @@ under test, and the checks, conversion, benchmarks and studies built on it), exc
 `inception.py` and `digit_classifier.py`, which need PyTorch only. Importing `parity`
 itself imports neither.
 """
+from parity.common.environment import mindspore_defaults
+
+mindspore_defaults()

@@ -3,7 +3,7 @@ import argparse
 import importlib
 import sys
 
-from parity.common import arguments, quality
+from parity.common import arguments, devices, quality
 from parity.common.configs import MODELS
 from parity.common.training import FID_N, run_command
 
@@ -13,26 +13,16 @@ from parity.common.training import FID_N, run_command
 BATCH = arguments.bounded(int, 2)
 
 
-def SHAPE(text):
-    """An input shape, e.g. 2,3,32,32: positive integers separated by commas."""
-    try:
-        shape = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        shape = ()
-    if not shape or min(shape) < 1:
-        raise argparse.ArgumentTypeError(f"must be positive integers separated by commas, e.g. 2,3,32,32, not {text}")
-    return shape
-
-
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m parity", description=__doc__)
+    parser = argparse.ArgumentParser(prog=arguments.program("python -m parity"), description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="compare both frameworks' outputs, losses, gradients and "
                                               "BatchNorm statistics on the same weights and inputs")
     check.add_argument("model", nargs="?", choices=sorted(MODELS),
                        help="the model (or your own twins: --ms-model, --torch-model, --input-shape)")
-    check.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
+    check.add_argument("--device", type=arguments.DEVICE, default="cpu",
+                       help=f"MindSpore's device, and PyTorch's where it has it: {devices.ALLOWED} (default cpu)")
     check.add_argument("--batch", type=BATCH, default=8, help="batch size of the compared inputs (default 8)")
     check.add_argument("--seed", type=arguments.SEED, default=0, help="seed of weights and inputs (default 0)")
     check.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
@@ -45,7 +35,7 @@ def build_parser():
                      help="the MindSpore model: a factory (called with no arguments) in a dotted module or a .py file "
                           "(default: none, the project's MODEL)")
     own.add_argument("--torch-model", metavar="MODULE:FACTORY", help="the PyTorch model, the same way (default: none)")
-    own.add_argument("--input-shape", type=SHAPE, action="append", metavar="N,C,...",
+    own.add_argument("--input-shape", type=arguments.SHAPE, action="append", metavar="N,C,...",
                      help="shape of the model's input; repeat for each input of a model with several (default: none)")
     own.add_argument("--tokens", type=arguments.POSITIVE_INT, metavar="N",
                      help="inputs are int32 token ids in [0, N) (an Embedding's) (default: float32 N(0, 1))")
@@ -62,7 +52,8 @@ def build_parser():
     trajectory.add_argument("--batch", type=BATCH, default=16, help="batch size (default 16)")
     trajectory.add_argument("--seed", type=arguments.SEED, default=0,
                             help="seed of weights, batches and noise (default 0)")
-    trajectory.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
+    trajectory.add_argument("--device", type=arguments.DEVICE, default="cpu",
+                       help=f"MindSpore's device, and PyTorch's where it has it: {devices.ALLOWED} (default cpu)")
     trajectory.add_argument("--mode", choices=("jit", "pynative"), default="jit",
                             help="MindSpore's step: compiled with ms.jit (default) or eager")
     trajectory.add_argument("--only-mindspore", action="store_true",
@@ -76,7 +67,9 @@ def build_parser():
                                                   "PyTorch (.pt/.pth), either way")
     convert.add_argument("src", help="checkpoint to read: project, tutorial or training layout")
     convert.add_argument("dst", help="checkpoint to write; its suffix picks the framework")
-    convert.add_argument("--model", help="model the weights belong to (default: found from the file's parameters)")
+    convert.add_argument("--model", choices=sorted(MODELS), metavar="MODEL",
+                         help=f"model the weights belong to: {', '.join(sorted(MODELS))} "
+                              "(default: found from the file's parameters)")
     convert.add_argument("--layout", choices=("project", "tutorial"), default="project",
                          help="names to write: the project's models' or the target framework's tutorial's "
                               "(default %(default)s)")
@@ -109,11 +102,12 @@ def build_parser():
     bench = commands.add_parser("bench", help="train-step, generator, data-pipeline and command throughput "
                                               "of both frameworks, side by side")
     bench.add_argument("--model", nargs="+", default=["dcgan"], metavar="MODEL",
-                       help="model names, or all (default dcgan)")
+                       help=f"model names ({', '.join(sorted(MODELS))}), or all (default dcgan)")
     bench.add_argument("--batch", type=BATCH,
                        help="batch size (default: each model's training batch, dcgan 128 as in the faces "
                             "tutorial, the others 32 as on the embedded digits)")
-    bench.add_argument("--device", default="CPU", help="MindSpore device: CPU, GPU or Ascend (default CPU)")
+    bench.add_argument("--device", type=arguments.DEVICE, default="cpu",
+                       help=f"MindSpore's device, and PyTorch's where it has it: {devices.ALLOWED} (default cpu)")
     bench.add_argument("--repeats", type=arguments.POSITIVE_INT, default=5,
                        help="timed repeats of each implementation (default 5)")
     bench.add_argument("--steps", type=arguments.POSITIVE_INT, default=2,
@@ -201,9 +195,8 @@ def build_parser():
     fid.add_argument("--seed", type=arguments.SEED, default=0, help="seed of a checkpoint's noise (default 0)")
     fid.add_argument("--model", choices=sorted(MODELS),
                      help="model of a checkpoint FAKE (default: found from the file)")
-    fid.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
-                     help="device of the Inception network and the generator: cpu or cuda (MindSpore's GPU) "
-                          "(default cpu)")
+    fid.add_argument("--device", type=arguments.DEVICE, default="cpu",
+                     help=f"device of the Inception network and the generator: {devices.ALLOWED} (default cpu)")
     fid.add_argument("--cache-dir", metavar="DIR", default=str(quality.default_cache_dir()),
                      help="where a folder's statistics are kept, keyed by its content, --n and the features "
                           "(default %(default)s)")
@@ -217,6 +210,9 @@ def build_parser():
     digits.add_argument("--epochs", type=arguments.POSITIVE_INT, default=8, help="epochs (default 8)")
     digits.add_argument("--force", action="store_true", help="overwrite an existing PATH")
     add_cross_machine_commands(commands)
+    for command in commands.choices.values():      # one rule for every output file: files.check_output_file
+        arguments.output_files(command, "--json", "--markdown", "--plot", "--html",
+                               "--out" if command is digits else "--json", "dst" if command is convert else "--json")
     return parser
 
 
@@ -238,7 +234,8 @@ def add_cross_machine_commands(commands):
     dump.add_argument("--checkpoint", help="weights from this checkpoint of either framework (default: --seed's)")
     dump.add_argument("--level", choices=("full", "stats"), default="full",
                       help="full: every tensor as .npy; stats: statistics and checksums only (default full)")
-    dump.add_argument("--device", help="mindspore: CPU, GPU or Ascend; torch: cpu or cuda (default CPU)")
+    dump.add_argument("--device", type=arguments.DEVICE, default="cpu",
+                      help=f"the dumped framework's device: {devices.ALLOWED} (default cpu)")
     dump.add_argument("--mode", choices=("jit", "pynative"), default="pynative",
                       help="MindSpore's training step: eager (default) or compiled with ms.jit")
 

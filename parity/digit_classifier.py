@@ -61,9 +61,7 @@ def train(images, labels, seed, epochs):
 
 
 def main(args):
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        raise FileExistsError(f"{out} exists; give --force to overwrite it")
+    out = Path(args.out)      # checked before, as every output file (parity.common.files.check_output_file)
     train_folder, test_folder = quality.digit_split()
     train_images, train_labels = quality.load_digits(train_folder)
     test_images, test_labels = quality.load_digits(test_folder)

@@ -19,7 +19,6 @@ from parity.common.configs import get_config
 from parity.common.files import write_text_atomic
 
 CHECKPOINT_SUFFIXES = MINDSPORE_SUFFIXES + TORCH_SUFFIXES
-MINDSPORE_DEVICES = {"cpu": "CPU", "cuda": "GPU"}
 
 
 class CheckpointImages:
@@ -33,7 +32,7 @@ class CheckpointImages:
             from ms_gan.checkpoint import load_network
             from ms_gan.device import use_device
             from ms_gan.generate import generate
-            use_device(MINDSPORE_DEVICES[device])
+            use_device(device)
             self.model, network = load_network(path, GENERATOR, model)
             self.draw, framework = (lambda noise: generate(network, noise)), "MindSpore"
         else:
@@ -89,8 +88,18 @@ def extractor(kind, device):
 
 def main(args):
     start = time.perf_counter()
-    real = quality.FolderImages(args.real, args.n, "REAL")
-    fake = fake_source(args)
+    if args.features == quality.INCEPTION:      # the device is checked before any work, as in every command
+        from torch_gan.device import use_device
+        use_device(args.device)
+    sources, problems = [], []
+    for source in (lambda: quality.FolderImages(args.real, args.n, "REAL"), lambda: fake_source(args)):
+        try:
+            sources.append(source())
+        except ValueError as error:     # REAL's and FAKE's problems in one line, not one run at a time
+            problems.append(str(error))
+    if problems:
+        raise ValueError("; ".join(problems))
+    real, fake = sources
     cache_dir = None if args.no_cache else args.cache_dir
     result = quality.compare(real, fake, args.features, extractor(args.features, args.device), args.batch_size,
                              cache_dir)

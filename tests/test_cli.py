@@ -151,3 +151,21 @@ def test_train_help_names_the_default_model():
     text = build_parser("python -m ms_gan", MS_DEVICES, "CPU")._subparsers._group_actions[0].choices["train"] \
         .format_help()
     assert "the model (default cnn_gan on the embedded digits, dcgan with --data" in " ".join(text.split())
+
+
+def test_console_scripts_name_themselves_and_each_command_has_its_own_help(monkeypatch, capsys):
+    """Run as `ms-gan`, usage says `ms-gan`; `train` has a description; `data_scripts faces
+    --help` is the faces command's help; bench and convert --model list the models."""
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/ms-gan"])
+    with pytest.raises(SystemExit):
+        MAINS["ms_gan"](["train", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ms-gan train") and "leave checkpoints, sample grids" in " ".join(out.split())
+    with pytest.raises(SystemExit):
+        MAINS["data_scripts"](["faces", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m data_scripts faces") and "--count" in out and "--split" not in out
+    for command in ("bench", "convert"):
+        with pytest.raises(SystemExit):
+            MAINS["parity"]([command, "--help"])
+        assert "cnn_gan, dcgan, dcgan_mnist, gan, gan_bn, sgan" in " ".join(capsys.readouterr().out.split())

@@ -329,6 +329,13 @@ def test_too_few_real_images_names_how_many(digits, tmp_path, capsys):
                                        f"give --n 500 or less\n")
 
 
+def test_too_few_images_on_both_sides_are_named_at_once(digits, tmp_path, capsys):
+    assert main(["fid", str(digits / "4"), str(digits / "5"), "--n", "600", "--features", "digit", "--no-cache"]) == 2
+    assert capsys.readouterr().err == (f"error: REAL {digits / '4'} has 500 images, fewer than --n 600: "
+                                       f"give --n 500 or less; FAKE {digits / '5'} has 500 images, fewer than "
+                                       f"--n 600: give --n 500 or less\n")
+
+
 @pytest.mark.parametrize("argv, flag, allowed", [
     ("fid a b --n 1", "--n", "an integer >= 2"),
     ("fid a b --batch-size -1", "--batch-size", "an integer >= 1"),
@@ -384,7 +391,7 @@ def test_the_digit_classifier_command_trains_one(tmp_path, monkeypatch, capsys):
     images, labels = quality.load_digits(quality.digit_split()[1])
     assert quality.DigitClassifier(out).accuracy(images, labels) == float(np.load(out)["test_accuracy"])
     assert main(["digit-classifier", "--out", str(out)]) == 2
-    assert capsys.readouterr().err == f"error: {out} exists; give --force to overwrite it\n"
+    assert capsys.readouterr().err == f"error: --out {out} exists; kept (give --force to replace it)\n"
 
 
 # ---------------------------------------------------------------- framework-free

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import FRAMEWORKS, IMAGES, load_checkpoint_arrays as load
+from conftest import FRAMEWORKS, IMAGES, load_checkpoint_arrays as load, metrics
 from parity.common import training
 
 pytestmark = pytest.mark.slow     # trains or runs commands in subprocesses
@@ -134,7 +134,7 @@ def test_nan_loss_stops_and_keeps_the_last_checkpoint(runs, folder, tmp_path, mo
     module = sys.modules[f"{framework}.train"]
     calls = []
 
-    def nan_on_second_step(self, real, z, labels=None):   # a stand-in step: no compiling, no computing
+    def nan_on_second_step(self, real, z, labels=None, masks=None):   # a stand-in step: no compiling, no computing
         calls.append(1)
         return {**dict.fromkeys(training.STATS, 0.5), **({"loss_g": float("nan")} if len(calls) == 2 else {})}
 
@@ -203,15 +203,34 @@ def test_resume_takes_the_model_from_the_run_and_a_finished_run_says_so(framewor
 
 
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
-def test_an_unreadable_image_is_one_line_through_the_progress_bar(framework, folder, tmp_path, capfd):
+def test_unreadable_images_are_counted_once_before_training(framework, folder, tmp_path, capfd, monkeypatch):
+    """One line before the first step, with the count; at batch 1 no step meets the broken
+    file (no empty batch), and MindSpore leaves nothing in the working directory."""
     data = tmp_path / "data"
     shutil.copytree(folder, data)
     (data / "broken.png").write_bytes(b"not a png")
-    assert train(framework, data, tmp_path / "run", "--epochs", "1", "--batch-size", "3") == 0
+    monkeypatch.chdir(tmp_path)
+    assert train(framework, data, tmp_path / "run", "--epochs", "1", "--batch-size", "1") == 0
     err = capfd.readouterr().err
     lines = [line for line in err.replace("\r", "\n").splitlines() if "broken.png" in line]
-    assert lines == [f"warning: skipping unreadable image {data / 'broken.png'} (PIL could not decode it)"]
+    assert lines == [f"warning: skipping 1 unreadable image of {IMAGES + 1} in {data} (PIL could not decode it), "
+                     f"e.g. {data / 'broken.png'}"]
     assert "Warning" not in err                              # not Python's two-line RuntimeWarning
+    assert [r["step"] for r in metrics(tmp_path / "run")] == list(range(1, IMAGES + 1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "run"]
+
+
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_a_folder_of_unreadable_images_is_refused_in_one_line(framework, tmp_path, capfd, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "broken.png").write_bytes(b"not a png")
+    monkeypatch.chdir(tmp_path)
+    assert train(framework, data, tmp_path / "run", "--epochs", "1", "--batch-size", "1") == 2
+    err = capfd.readouterr().err.strip()
+    assert err == f"error: no readable image in {data}: PIL could not decode any of its 1 image file " \
+                  f"(e.g. {data / 'broken.png'})"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]      # no --out, no rank_0/
 
 
 def test_the_default_model_is_the_set_up_one_on_the_embedded_digits(tmp_path):
@@ -292,3 +311,20 @@ def test_image_grid_layout():
     grid = training.image_grid(images, columns=8, padding=2)
     assert grid.shape == (2 * 6 + 2, 8 * 6 + 2) and grid.dtype == np.uint8
     assert grid[2:6, 3 * 6 + 2:3 * 6 + 6].min() == 255 and grid[2:6, 2:6].max() == 0
+
+
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_resume_takes_every_setting_from_the_checkpoint(framework, folder, tmp_path, capsys):
+    """`--resume` alone continues a run made with --data, --batch-size, --lr and --seed; a
+    setting given that differs is refused in one line."""
+    main, _ = FRAMEWORKS[framework]
+    run = tmp_path / "run"
+    common = ["--out", str(run), "--workers", "1", "--log-every", "0"]
+    assert main(["train", "--model", "gan", "--data", str(folder), "--batch-size", "4", "--lr", "1e-3",
+                 "--seed", "3", "--epochs", "1", *common]) == 0
+    assert main(["train", "--resume", "--epochs", "2", *common]) == 0
+    assert [r["epoch"] for r in metrics(run)] == [1, 1, 2, 2]
+    assert main(["train", "--resume", *common]) == 0          # --epochs too: the run's 2, done
+    assert "run already finished (2 epochs)" in capsys.readouterr().out
+    assert main(["train", "--resume", "--epochs", "3", "--batch-size", "2", *common]) == 2
+    assert "--batch-size 4 -> 2" in capsys.readouterr().err

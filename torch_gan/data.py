@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from parity.common.datasets import check_channels, epoch_order, load_image, scan_images, warn_unreadable
+from parity.common.datasets import check_channels, epoch_order, load_image, image_paths, warn_unreadable
 from parity.common.distributed import World, shard
 
 
@@ -54,11 +54,11 @@ class _Collate:
 
 def create_loader(folder, image_size=64, channels=3, batch_size=128, seed=0, epoch=0,
                   shuffle=True, num_workers=2, drop_remainder=False, world=World()):
-    """A DataLoader of float32 (N, channels, image_size, image_size) tensors in [-1, 1], in
+    """`folder`: a folder, or a list of image paths (datasets.readable_images). A DataLoader of float32 (N, channels, image_size, image_size) tensors in [-1, 1], in
     the order of epoch_order(n, seed, epoch) (file order if not shuffle); len() is the
     number of batches. Unreadable images are skipped with a warning (in the worker)."""
     check_channels(channels)
-    paths = scan_images(folder)
+    paths = image_paths(folder)
     order = epoch_order(len(paths), seed, epoch) if shuffle else np.arange(len(paths))
     order = shard(order, batch_size, world)     # a data-parallel worker reads its part of each batch
     return _loader([paths[i] for i in order], None, image_size, channels, batch_size // world.size, num_workers,

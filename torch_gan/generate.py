@@ -28,5 +28,5 @@ def main(args):
     model, generator = load_network(args.checkpoint, GENERATOR, args.model)
     noise = training.sample_noise(args.seed, args.n, get_config(model).noise_shape)
     training.save_image_grid(generate(generator.to(device), noise), args.out)
-    print(f"wrote {args.out}: {args.n} images of {model} from {args.checkpoint}")
+    print(f"wrote {args.out}: {training.plural(args.n, 'image')} of {model} from {args.checkpoint}")
     return 0

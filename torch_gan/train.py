@@ -22,12 +22,23 @@ from torch_gan.data import create_labelled_loader, create_loader
 from torch_gan.device import use_device
 from torch_gan.generate import generate
 from torch_gan.losses import LOSSES
+from torch_gan.models.dropout import Dropout2d
+
+
+def active_dropout(net):
+    """The dropout layers of a network that drop something (p > 0), in order."""
+    return [layer for _, layer in torch_gan.models.dropout_layers(net) if layer.p > 0]
 
 
 class TrainStep:
-    """One training step; `step(real, z, labels=None)` -> {name: float} of training.STATS.
+    """One training step; `step(real, z, labels=None, masks=None)` -> {name: float} of training.STATS.
 
     `real`: (N, C, H, W) float32 in [-1, 1], numpy or tensor; `z`: numpy (N, *noise_shape);
+    `masks`: D's dropout masks, training.dropout_masks(..., self.dropout_shapes,
+    self.dropout_calls) (D runs on the real images, on the fake ones, then on the fake ones
+    after its update; once with `supervised`); default: drawn from seed 0, epoch 0 and the
+    number of steps this TrainStep took. Each is set on its layer before the call it is for
+    (torch_gan/models/dropout.py).
     `labels`: int (N,) classes, HIDDEN where unseen, for a model with a class head (`loss`
     "sgan": torch_gan.losses.LOSSES). `supervised`: D alone learns the classes of the
     labelled images, a plain classifier; it returns training.CLASSIFIER_STATS.
@@ -56,27 +67,54 @@ class TrainStep:
         self.optimizer_d = optimizer(discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
         self.losses, self.supervised = LOSSES[loss], supervised
         self.stats = training.CLASSIFIER_STATS if supervised else training.STATS
+        self.steps_taken = 0
+        self.dropout = self._dropout_layers(generator, discriminator)
+        self.dropout_shapes = [(layer.p, layer.channels) for layer in self.dropout]
+        self.dropout_calls = 1 if supervised else 3
         generator.train()
         discriminator.train()
 
-    def __call__(self, real, z, labels=None):
+    @staticmethod
+    def _dropout_layers(generator, discriminator):
+        """D's dropout layers that drop something; G's may not (no step gives it masks)."""
+        layers = torch_gan.models.dropout_layers(generator) + torch_gan.models.dropout_layers(discriminator)
+        if active_dropout(generator) or not all(isinstance(layer, Dropout2d) for _, layer in layers):
+            raise ValueError("dropout in G, or a dropout layer other than torch_gan.models.dropout.Dropout2d "
+                             "in D: no step gives it masks, so runs would not repeat")
+        return active_dropout(discriminator)
+
+    def __call__(self, real, z, labels=None, masks=None):
         real = torch.as_tensor(real, dtype=torch.float32).to(self.device)
         if labels is not None:
             labels = torch.as_tensor(labels, dtype=torch.int64).to(self.device)
+        if masks is None:
+            masks = training.dropout_masks(0, 0, self.steps_taken, real.shape[0], self.dropout_shapes,
+                                           self.dropout_calls)
+        self.masks = [torch.from_numpy(m).to(self.device) for m in masks]
         out = self.classifier_step(real, labels) if self.supervised else self.gan_step(real, z, labels)
+        self.steps_taken += 1
         return dict(zip(self.stats, (float(x.item()) for x in out)))
+
+    def use_masks(self, call):
+        """Give D's dropout layers their masks for D's call `call` of this step."""
+        for i, layer in enumerate(self.dropout):
+            layer.mask = self.masks[call * len(self.dropout) + i]
 
     def gan_step(self, real, z, labels):
         losses = self.losses
         fake = self.g_forward(torch.from_numpy(z).to(self.device))
 
         self.optimizer_d.zero_grad()
-        d_real, d_fake = self.d_forward(real), self.d_forward(fake.detach())
+        self.use_masks(0)
+        d_real = self.d_forward(real)
+        self.use_masks(1)
+        d_fake = self.d_forward(fake.detach())
         _, _, loss_d = losses.discriminator_loss(d_real, d_fake, labels)
         loss_d.backward()
         self.optimizer_d.step()
 
         self.optimizer_g.zero_grad()
+        self.use_masks(2)
         d_fake_after = self.d_forward(fake)
         loss_g = losses.generator_loss(d_fake_after)
         loss_g.backward()
@@ -87,6 +125,7 @@ class TrainStep:
     def classifier_step(self, real, labels):
         """D alone on the labelled images."""
         self.optimizer_d.zero_grad()
+        self.use_masks(0)
         loss = self.losses.classifier_loss(self.d_forward(real), labels)
         loss.backward()
         self.optimizer_d.step()

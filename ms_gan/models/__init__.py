@@ -6,9 +6,10 @@ module of its networks, so a new model needs no line here.
 from mindspore import nn
 
 from ms_gan.init import init_from_seed
+from ms_gan.models.dropout import Dropout2d
 from parity.common.configs import build_networks
 
-DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
+DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, Dropout2d)
 
 
 def dropout_layers(net):
@@ -26,5 +27,8 @@ def build(name, seed=None, dropout=True):
     if not dropout:
         for net in (generator, discriminator):
             for _, layer in dropout_layers(net):
-                layer.keep_prob = 1.0     # construct() returns its input then
+                if isinstance(layer, Dropout2d):
+                    layer.p = 0.0
+                else:
+                    layer.keep_prob = 1.0     # construct() returns its input then
     return generator, discriminator

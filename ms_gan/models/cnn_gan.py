@@ -8,6 +8,7 @@ from mindspore import nn
 
 from parity.common.configs import BATCHNORM_EPS, BATCHNORM_MOMENTUM, CNN_GAN, SEED_BATCHNORM_EPS
 from ms_gan.init import apply_init_spec
+from ms_gan.models.dropout import Dropout2d
 from ms_gan.models import layers  # Tanh (nn.Tanh is approximate on CPU) and faster CPU backwards
 
 
@@ -38,7 +39,7 @@ def generator_blocks(channels):
 
 
 def discriminator_block(in_filters, out_filters, bn=True):
-    block = [conv(in_filters, out_filters, 2), layers.LeakyReLU(alpha=0.2), nn.Dropout2d(p=0.25)]
+    block = [conv(in_filters, out_filters, 2), layers.LeakyReLU(alpha=0.2), Dropout2d(0.25, out_filters)]
     if bn:
         block.append(batch_norm(out_filters, SEED_BATCHNORM_EPS))
     return block

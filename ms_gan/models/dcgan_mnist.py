@@ -10,6 +10,7 @@ from mindspore import nn
 from parity.common.configs import BATCHNORM_EPS, BATCHNORM_MOMENTUM, DCGAN_MNIST
 from ms_gan.init import apply_init_spec
 from ms_gan.models import layers  # Tanh (nn.Tanh is approximate on CPU) and faster CPU backwards
+from ms_gan.models.dropout import Dropout2d
 
 # MindSpore's momentum weighs the old value: 1 - PyTorch's (docs/framework_differences.md#batchnorm-momentum).
 _MOMENTUM = 1.0 - BATCHNORM_MOMENTUM
@@ -55,13 +56,14 @@ class Discriminator(nn.Cell):
         self.bn = nn.BatchNorm2d(128, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
         self.fc = nn.Dense(128 * 6 * 6, 1)
         self.leaky_relu = layers.LeakyReLU(alpha=0.01)   # torch F.leaky_relu's default slope
-        self.dropout = nn.Dropout2d(p=0.5)           # torch F.dropout2d's default p
+        self.dropout1 = Dropout2d(0.5, 64)       # torch F.dropout2d's default p; one layer a use:
+        self.dropout2 = Dropout2d(0.5, 128)      # each draws its own mask
         self.sigmoid = nn.Sigmoid()
         apply_init_spec(self, DCGAN_MNIST.init)
 
     def construct(self, x):
-        x = self.dropout(self.leaky_relu(self.conv1(x)))
-        x = self.dropout(self.leaky_relu(self.conv2(x)))
+        x = self.dropout1(self.leaky_relu(self.conv1(x)))
+        x = self.dropout2(self.leaky_relu(self.conv2(x)))
         x = self.bn(x)
         x = x.reshape(-1, 128 * 6 * 6)
         return self.sigmoid(self.fc(x))

@@ -6,6 +6,10 @@ before anything is created.
 """
 import argparse
 import math
+import sys
+from pathlib import Path
+
+from . import devices
 
 
 def bounded(kind, low=None, *, above=None, below=None):
@@ -45,3 +49,35 @@ def SHAPE(text):
     if not shape or min(shape) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: must be positive integers separated by commas, e.g. 4,3,32,32")
     return shape
+
+
+def _device(text):
+    try:
+        return devices.device_name(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {devices.ALLOWED}, not {text}") from None
+
+
+DEVICE = _device                              # --device of every command: parity.common.devices
+
+
+def output_files(parser, *flags):
+    """Mark the options `flags` (or positional arguments, by name) of `parser` as output
+    files: run_command checks each one given before the command runs
+    (files.check_output_file); `--force` (added if the command has none) lets an existing
+    file be replaced."""
+    given = [(action.option_strings[0] if action.option_strings else action.dest.upper(), action.dest)
+             for action in parser._actions if set(action.option_strings) & set(flags) or action.dest in flags]
+    if not any("--force" in action.option_strings for action in parser._actions):
+        parser.add_argument("--force", action="store_true", help="replace an existing output file")
+    parser.set_defaults(output_files=tuple(given))
+
+
+CONSOLE_SCRIPTS = ("ms-gan", "torch-gan", "gan-parity")     # pyproject.toml's [project.scripts]
+
+
+def program(default):
+    """The name usage lines show: the console script the user ran (`ms-gan`), else
+    `default` (`python -m ms_gan`)."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return name if name in CONSOLE_SCRIPTS else default

@@ -55,6 +55,26 @@ def verify_images(paths):
     return bad
 
 
+def readable_images(folder):
+    """scan_images(folder) without the files PIL cannot decode, found before training:
+    one warning line with their count if some are, a refusal (ValueError) if none is left."""
+    paths = scan_images(folder)
+    bad = set(verify_images(paths))
+    if len(bad) == len(paths):
+        raise ValueError(f"no readable image in {folder}: PIL could not decode any of its "
+                         f"{len(paths):,} image file{'s' if len(paths) > 1 else ''} (e.g. {paths[0]})")
+    if bad:
+        print(f"warning: skipping {len(bad):,} unreadable image{'s' if len(bad) > 1 else ''} of {len(paths):,} "
+              f"in {folder} (PIL could not decode {'them' if len(bad) > 1 else 'it'}), e.g. {min(bad)}",
+              file=sys.stderr)
+    return [path for path in paths if path not in bad]
+
+
+def image_paths(images):
+    """The image files of `images`: a folder (scan_images), or a list of paths as it is."""
+    return list(images) if isinstance(images, (list, tuple)) else scan_images(images)
+
+
 def epoch_order(n, seed, epoch):
     """The order in which epoch `epoch` of a run seeded with `seed` visits n images."""
     return np.random.default_rng([seed, epoch]).permutation(n)
@@ -178,6 +198,9 @@ def _publish(folder, write, complete):
             return
         if folder.exists():
             shutil.rmtree(folder)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)     # mkdtemp makes it 0700: the mode mkdir would give
         os.replace(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -213,9 +236,10 @@ def image_labels(paths, folder, num_classes):
     return np.asarray(labels, np.int64)
 
 
-def labelled_images(folder, num_classes):
-    """(paths, int64 labels) of the images of a class-folder layout, folder/<class>/..."""
-    paths = scan_images(folder)
+def labelled_images(folder, num_classes, paths=None):
+    """(paths, int64 labels) of the images of a class-folder layout, folder/<class>/...
+    (`paths`: those of its images to take, default all)."""
+    paths = scan_images(folder) if paths is None else paths
     return paths, image_labels(paths, folder, num_classes)
 
 

@@ -1,4 +1,5 @@
-"""Atomic file output: write to a temporary file beside the target, then rename."""
+"""Output files: one rule for every command's (check_output_file, before any work), and
+atomic writes (a temporary file beside the target, then a rename)."""
 import os
 import shutil
 import tempfile
@@ -45,3 +46,19 @@ def atomic_folder(path):
 def write_text_atomic(path, text):
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def check_output_file(path, flag, force=False):
+    """Refuse, before any work, an output file `flag` that cannot be written: a folder, an
+    existing file unless `force`, a place that is not a writable folder (folders missing
+    on the way are made when it is written)."""
+    path = Path(path)
+    if path.is_dir() or str(path).endswith(os.sep):
+        raise ValueError(f"{flag} {path} is a folder; give a file's path")
+    if path.exists() and not force:
+        raise FileExistsError(f"{flag} {path} exists; kept (give --force to replace it)")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {path} cannot be written: {parent} is not a folder this user may write in")

@@ -10,7 +10,8 @@ parity/common/training.py's `Run`). What is framework-specific comes from `backe
                                            save_training_checkpoint(path, step, epoch, config),
                                            load_training_checkpoint(path, step) -> (epoch, config)
     train_step(config)                     the models built from the config, in a TrainStep
-    image_batches(data, config, epoch)     (steps, batches of (real, None)) of an epoch
+    image_batches(images, config, epoch)   (steps, batches of (real, None)) of an epoch, images
+                                           the readable image paths (datasets.readable_images)
     labelled_batches(paths, shown, config, batch_size)
                                            (steps, batches of (real, labels)), the plan's order
     generate(generator, noise)             numpy images of G in eval mode
@@ -18,23 +19,24 @@ parity/common/training.py's `Run`). What is framework-specific comes from `backe
                                            of, if it is one: a distributed.World
     mean_across_workers(stats)             a step's {name: float} averaged over the workers
 
-A step's real images are the backend's tensors; its noise is drawn here, in numpy, from
-(seed, epoch, step), so both frameworks see the same values. In a data-parallel job
+A step's real images are the backend's tensors; its noise and D's dropout masks are drawn
+here, in numpy, from (seed, epoch, step), so both frameworks see the same values. In a data-parallel job
 (parity/common/distributed.py) each worker computes its part of every step, the metrics
 are the workers' mean, and rank 0 alone writes the run's folder (and, with --fid-every,
 scores G: parity/common/scoring.py).
 """
 from . import distributed, scoring, training
 from .configs import get_config
-from .datasets import scan_images
+from .datasets import readable_images
 
 
-def epoch_batches(backend, data, config):
-    """epoch -> (steps, batches) of the run: in the labelled plan's order for a model with
-    a class head, else the data pipeline's seeded order."""
+def epoch_batches(backend, data, images, config):
+    """epoch -> (steps, batches) of the run over `images` (the readable image files of the
+    folder `data`): in the labelled plan's order for a model with a class head, else the
+    data pipeline's seeded order."""
     if not get_config(config["model"]).num_classes:
-        return lambda epoch: backend.image_batches(data, config, epoch)
-    paths, plan = training.labelled_plan(data, config)
+        return lambda epoch: backend.image_batches(images, config, epoch)
+    paths, plan = training.labelled_plan(data, config, images)
 
     def labelled(epoch):
         indices, shown = plan.epoch(epoch)
@@ -45,13 +47,15 @@ def epoch_batches(backend, data, config):
 def train(args, backend):
     """Train as `args` (the trainers' command line) says; returns the exit status."""
     world = backend.start_world()       # first: msrun's scheduler process ends in it
-    data = training.resolve_data(args.data)
     run = training.Run(args.out, backend.suffix, args.log_every, args.resume, args.force, writer=world.main)
+    training.take_resumed_settings(args, run, backend.checkpoint.stored_config)
+    data = training.resolve_data(args.data)
     config = training.run_config(args, backend.framework, data,
                                  training.train_model(args, run, backend.checkpoint.stored_config))
     model = get_config(config["model"])
-    if world.size > 1:      # the data pipelines scan the folder themselves; count it here only for a split
-        distributed.check_split(config["batch_size"], len(scan_images(data)), world, bool(model.num_classes))
+    images = readable_images(data)     # once, before any step: so no batch is ever short of an image
+    if world.size > 1:
+        distributed.check_split(config["batch_size"], len(images), world, bool(model.num_classes))
     scorer = scoring.epoch_scorer(args, config, data, run.out)     # --fid-every, or None
     step = backend.train_step(config)
     start = 0
@@ -60,15 +64,17 @@ def train(args, backend):
     if run.finished(start, config["epochs"]):
         return 0
     fixed_noise = training.sample_noise(config["seed"], training.SAMPLE_COUNT, model.noise_shape)
-    batches_of = epoch_batches(backend, data, config)
+    batches_of = epoch_batches(backend, data, images, config)
 
     run.start(start, config["epochs"], batches_of(start)[0])
     try:
         for epoch in range(start, config["epochs"]):
             for i, (real, labels) in enumerate(batches_of(epoch)[1]):
                 count = real.shape[0] * world.size          # the global batch's images
+                part = distributed.part(count, world)
                 z = training.step_noise(config["seed"], epoch, i, count, model.noise_shape)
-                stats = step(real, z[distributed.part(count, world)], labels)
+                masks = training.dropout_masks(config["seed"], epoch, i, count, step.dropout_shapes, step.dropout_calls)
+                stats = step(real, z[part], labels, [mask[part] for mask in masks])
                 run.log_step(epoch, i, backend.mean_across_workers(stats))
             if not world.main:
                 continue

@@ -12,9 +12,10 @@ A run's folder (`--out`):
     progress.gif                       the sample grids, one frame per epoch
 Every file is written whole to a temporary name and then renamed (files.atomic_path).
 
-Noise is drawn in numpy, so that runs are reproducible and resumable and both
-frameworks can be fed the same values: step noise from `[seed, epoch, step]`, the fixed
-sample noise from `[seed, SAMPLE_STREAM]`.
+Noise and dropout masks are drawn in numpy, so that runs are reproducible and resumable
+and both frameworks are fed the same values: step noise from `[seed, epoch, step]`, the
+fixed sample noise from `[seed, SAMPLE_STREAM]`, the dropout masks from
+`[seed, DROPOUT_STREAM, epoch, step, call, layer]`.
 """
 import argparse
 import json
@@ -28,13 +29,15 @@ import numpy as np
 from . import arguments, export
 from .checkpoints import config_model
 from .configs import MODELS
+from .devices import ALLOWED as ALLOWED_DEVICES, device_name
 from .distributed import rank_label
-from .files import atomic_path, write_text_atomic
+from .files import atomic_path, check_output_file, write_text_atomic
 
 SAMPLE_COUNT = 64            # images in a sample grid
 GRID_COLUMNS = 8
 SAMPLE_STREAM = 2**32 - 1    # the fixed noise's stream, never an epoch index
 FID_STREAM = 2**32 - 2       # the fixed noise of --fid-every's images
+DROPOUT_STREAM = 2**32 - 3   # the dropout masks' stream (datasets.LABELLED_STREAM is 2**32 - 2 too)
 FID_N = 1000                 # --fid-n's default: images --fid-every scores
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")   # what a train step returns
 CLASSIFIER_STATS = ("loss_class",)                        # ... and one of D alone (--supervised)
@@ -47,6 +50,7 @@ TRAJECTORY_KEYS = ("model", "data", "batch_size", "lr", "beta1", "seed", "labels
 # (D(G(z)) 0.003 after 10 epochs, grey samples).
 DEFAULTS = {"embedded": {"model": "cnn_gan", "epochs": 2, "batch_size": 32},
             "data": {"model": "dcgan", "epochs": 10, "batch_size": 128}}
+RUN_DEFAULTS = {"lr": 2e-4, "beta1": 0.5, "seed": 0}      # of every run
 
 
 # ---------------------------------------------------------------- command line
@@ -56,14 +60,19 @@ def _by_data(key):
 
 
 def build_parser(prog, devices, default_device):
-    """The command line of `python -m ms_gan` and `python -m torch_gan`: the same flags;
-    only the device names (and so the default) differ."""
-    parser = argparse.ArgumentParser(prog=prog, description="Train a GAN, or draw images from a checkpoint.")
+    """The command line of `python -m ms_gan` and `python -m torch_gan`: the same flags, the
+    same device names (parity/common/devices.py: `devices` and `default_device` are taken
+    in it)."""
+    parser = argparse.ArgumentParser(prog=arguments.program(prog),
+                                     description="Train a GAN, or draw images from a checkpoint.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    device_help = f"{' | '.join(devices)} (default {default_device})"
+    default_device = device_name(default_device)
+    device_help = f"{ALLOWED_DEVICES} (default {default_device})"
     models = sorted(MODELS)
 
-    train = commands.add_parser("train", help="train a model; outputs go to --out")
+    train = commands.add_parser("train", help="train a model; outputs go to --out",
+                                description="Train a GAN (default: cnn_gan on the embedded MNIST digits) and "
+                                            "leave checkpoints, sample grids, metrics and plots in --out.")
     train.add_argument("--model", choices=models,
                        help=f"the model (default {_by_data('model')}; with --resume, the run's)")
     train.add_argument("--data", metavar="DIR",
@@ -71,16 +80,19 @@ def build_parser(prog, devices, default_device):
     train.add_argument("--epochs", type=arguments.POSITIVE_INT, help=f"total epochs (default {_by_data('epochs')})")
     train.add_argument("--batch-size", type=arguments.POSITIVE_INT,
                        help=f"images per step (default {_by_data('batch_size')})")
-    train.add_argument("--lr", type=arguments.LEARNING_RATE, default=2e-4,
-                       help="Adam's learning rate, G's and D's (default %(default)s)")
-    train.add_argument("--beta1", type=arguments.BETA, default=0.5,
-                       help="Adam's beta1, G's and D's; beta2 is 0.999 (default %(default)s)")
-    train.add_argument("--seed", type=arguments.SEED, default=0, help="weights, data order and noise (default 0)")
-    train.add_argument("--device", default=default_device, help=device_help)
+    train.add_argument("--lr", type=arguments.LEARNING_RATE,
+                       help=f"Adam's learning rate, G's and D's (default {RUN_DEFAULTS['lr']})")
+    train.add_argument("--beta1", type=arguments.BETA,
+                       help=f"Adam's beta1, G's and D's; beta2 is 0.999 (default {RUN_DEFAULTS['beta1']})")
+    train.add_argument("--seed", type=arguments.SEED,
+                       help="weights, data order, noise and dropout (default 0)")
+    train.add_argument("--device", type=arguments.DEVICE, default=default_device, help=device_help)
     train.add_argument("--out", metavar="DIR", default=f"runs/{prog.split()[-1]}",
                        help="output folder (default %(default)s)")
     start = train.add_mutually_exclusive_group()
-    start.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    start.add_argument("--resume", action="store_true",
+                       help="continue from the last checkpoint in --out, with its settings (--model, --data, "
+                            "--epochs, --batch-size, ...) unless given; a given one that differs is refused")
     start.add_argument("--force", action="store_true",
                        help="start over in an --out that holds a run: its checkpoints, samples, metrics "
                             "and plots are deleted first (without it such a folder is refused)")
@@ -95,9 +107,9 @@ def build_parser(prog, devices, default_device):
                        help="models with a class head: train D alone as a plain classifier on the labelled "
                             "images (the same labelled batches as the GAN run): the baseline")
     train.add_argument("--no-dropout", action="store_true",
-                       help="turn the model's dropout layers off (cnn_gan, dcgan_mnist, sgan): the frameworks "
-                            "draw dropout masks from different RNGs, so only then do their runs compute the "
-                            "same steps (default: dropout on, as in the tutorials)")
+                       help="turn the model's dropout layers off (cnn_gan, dcgan_mnist, sgan); with them on, "
+                            "the masks come from --seed, the same in both frameworks (default: on, as in "
+                            "the tutorials)")
     train.add_argument("--fid-every", type=arguments.POSITIVE_INT, metavar="N",
                        help="score G every N epochs: digit FID (1-channel models) or Inception FID (3-channel) "
                             "of --fid-n images against --data, into metrics.jsonl and fid.png (default: never)")
@@ -114,11 +126,12 @@ def build_parser(prog, devices, default_device):
                           help="training or weights-only checkpoint, .ckpt (MindSpore) or .pt/.pth (PyTorch)")
     generate.add_argument("--n", type=arguments.POSITIVE_INT, default=SAMPLE_COUNT,
                           help="number of images (default %(default)s)")
-    generate.add_argument("--out", default="grid.png", metavar="PNG", help="output picture (default %(default)s)")
+    generate.add_argument("--out", default="grid.png", metavar="PNG",
+                          help="output picture; an existing one is kept unless --force (default %(default)s)")
     generate.add_argument("--seed", type=arguments.SEED, default=0,
                           help="noise seed (default 0); a run's seed gives its sample grids' noise")
     generate.add_argument("--model", choices=models, help=f"the model ({from_file})")
-    generate.add_argument("--device", default=default_device, help=device_help)
+    generate.add_argument("--device", type=arguments.DEVICE, default=default_device, help=device_help)
 
     export.add_parser(commands, models, from_file)
 
@@ -134,7 +147,9 @@ def build_parser(prog, devices, default_device):
                           help="images per batch (default %(default)s)")
     evaluate.add_argument("--workers", type=arguments.COUNT, default=2, help="data loading workers (default 2)")
     evaluate.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
-    evaluate.add_argument("--device", default=default_device, help=device_help)
+    evaluate.add_argument("--device", type=arguments.DEVICE, default=default_device, help=device_help)
+    arguments.output_files(generate, "--out")
+    arguments.output_files(evaluate, "--json")
     return parser
 
 
@@ -143,6 +158,9 @@ def run_command(command, args):
     a NaN stop exit status 1."""
     rank = rank_label()     # "rank 1: " in a worker of a data-parallel job
     try:
+        for flag, dest in getattr(args, "output_files", ()):
+            if getattr(args, dest) is not None:
+                check_output_file(getattr(args, dest), flag, args.force)
         return command(args)
     except NonFiniteLoss as error:
         print(f"{rank}stopped: {error}", file=sys.stderr)
@@ -173,13 +191,28 @@ def train_model(args, run, stored_config):
     return resumed or args.model or DEFAULTS["embedded" if args.data is None else "data"]["model"]
 
 
+def take_resumed_settings(args, run, stored_config):
+    """On --resume, fill each setting of `args` the command line did not give from the run's
+    last checkpoint (`stored_config(path)` reads its config), so that `--resume` alone
+    continues the run; a given one stays, and check_resumable refuses it if it differs."""
+    last = run.last_checkpoint() if args.resume else None
+    if last is None:
+        return
+    stored = stored_config(last)
+    for key in ("data", "epochs", "batch_size", "lr", "beta1", "seed", "labels"):
+        if getattr(args, key) is None and stored.get(key) is not None:
+            setattr(args, key, stored[key])
+    args.supervised = args.supervised or bool(stored.get("supervised"))
+    args.no_dropout = args.no_dropout or stored.get("dropout") is False
+
+
 def run_config(args, framework, data, model):
     """The run's settings as a JSON-ready dict, stored in every checkpoint."""
     defaults = DEFAULTS["embedded" if args.data is None else "data"]
     config = {"framework": framework, "model": model, "data": str(Path(data).resolve()),
               "epochs": defaults["epochs"] if args.epochs is None else args.epochs,
               "batch_size": defaults["batch_size"] if args.batch_size is None else args.batch_size,
-              "lr": args.lr, "beta1": args.beta1, "seed": args.seed}
+              **{key: RUN_DEFAULTS[key] if getattr(args, key) is None else getattr(args, key) for key in RUN_DEFAULTS}}
     if args.no_dropout:
         config["dropout"] = False       # absent: on, as in checkpoints made before the flag
     if MODELS[model].num_classes:
@@ -189,10 +222,11 @@ def run_config(args, framework, data, model):
     return config
 
 
-def labelled_plan(data, config):
-    """(image paths, LabelledPlan) of a run of a model with a class head."""
+def labelled_plan(data, config, paths=None):
+    """(image paths, LabelledPlan) of a run of a model with a class head (`paths`: the
+    folder's images to take, default all)."""
     from .datasets import LabelledPlan, choose_labelled, labelled_images
-    paths, labels = labelled_images(data, MODELS[config["model"]].num_classes)
+    paths, labels = labelled_images(data, MODELS[config["model"]].num_classes, paths)
     labelled = None if config["labels"] is None else choose_labelled(labels, config["labels"], config["seed"])
     return paths, LabelledPlan(labels, config["batch_size"], config["seed"], labelled, config["supervised"])
 
@@ -217,6 +251,22 @@ def step_noise(seed, epoch, step, batch, noise_shape):
     """G's input for step `step` (0-based) of epoch `epoch` (0-based)."""
     rng = np.random.default_rng([seed, epoch, step])
     return rng.standard_normal((batch, *noise_shape), dtype=np.float32)
+
+
+def dropout_masks(seed, epoch, step, count, layers, calls):
+    """The dropout masks of step `step` (0-based) of epoch `epoch` (0-based) for a global
+    batch of `count` images: for each call of the network in the step (`calls`, in order),
+    for each of its dropout layers (`layers`: [(p, channels)], in order), a float32
+    (count, channels, 1, 1) array of 0 (dropped, with probability p) or 1 / (1 - p), as
+    nn.Dropout2d scales what it keeps. Flat, call after call."""
+    masks = []
+    for call in range(calls):
+        for index, (p, channels) in enumerate(layers):
+            rng = np.random.default_rng([seed, DROPOUT_STREAM, epoch, step, call, index])
+            keep = rng.random((count, channels), dtype=np.float32) >= p
+            scale = np.float32(1.0) / np.float32(1.0 - p)
+            masks.append(np.where(keep, scale, np.float32(0.0)).reshape(count, channels, 1, 1))
+    return masks
 
 
 def sample_noise(seed, n, noise_shape, stream=SAMPLE_STREAM):
@@ -423,6 +473,10 @@ class Run:
         frames = [self.sample_path(e) for e in range(1, epoch + 1) if self.sample_path(e).exists()]
         if frames:
             save_gif(frames, self.out / "progress.gif")
+        if self.bar is not None:
+            # The bar's rate and time left count steps; the epoch's end (samples, checkpoint,
+            # plots, --fid-every's scoring) is other work: leave its time out of the rate.
+            self.bar.unpause()
 
     def close(self):
         if self.bar is not None:

@@ -7,8 +7,9 @@ from torch import nn
 
 from parity.common.configs import build_networks
 from torch_gan.init import init_from_seed
+from torch_gan.models.dropout import Dropout2d
 
-DROPOUTS = (nn.modules.dropout._DropoutNd,)
+DROPOUTS = (nn.modules.dropout._DropoutNd, Dropout2d)
 
 
 def dropout_layers(net):

@@ -8,6 +8,7 @@ from torch import nn
 
 from parity.common.configs import BATCHNORM_EPS, BATCHNORM_MOMENTUM, CNN_GAN, SEED_BATCHNORM_EPS
 from torch_gan.init import apply_init_spec
+from torch_gan.models.dropout import Dropout2d
 
 
 def batch_norm(features, eps):
@@ -31,7 +32,7 @@ def generator_blocks(channels):
 
 
 def discriminator_block(in_filters, out_filters, bn=True):
-    block = [nn.Conv2d(in_filters, out_filters, 3, 2, 1), nn.LeakyReLU(negative_slope=0.2), nn.Dropout2d(0.25)]
+    block = [nn.Conv2d(in_filters, out_filters, 3, 2, 1), nn.LeakyReLU(negative_slope=0.2), Dropout2d(0.25, out_filters)]
     if bn:
         block.append(batch_norm(out_filters, SEED_BATCHNORM_EPS))
     return block

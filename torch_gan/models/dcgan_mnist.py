@@ -9,6 +9,7 @@ from torch import nn
 
 from parity.common.configs import BATCHNORM_EPS, BATCHNORM_MOMENTUM, DCGAN_MNIST
 from torch_gan.init import apply_init_spec
+from torch_gan.models.dropout import Dropout2d
 
 
 class Generator(nn.Module):
@@ -45,13 +46,14 @@ class Discriminator(nn.Module):
         self.bn = nn.BatchNorm2d(128, eps=BATCHNORM_EPS, momentum=BATCHNORM_MOMENTUM)
         self.fc = nn.Linear(128 * 6 * 6, 1)
         self.leaky_relu = nn.LeakyReLU(negative_slope=0.01)   # F.leaky_relu's default slope
-        self.dropout = nn.Dropout2d(p=0.5)                    # F.dropout2d's default p
+        self.dropout1 = Dropout2d(0.5, 64)                    # F.dropout2d's default p; one layer a use:
+        self.dropout2 = Dropout2d(0.5, 128)                   # each draws its own mask
         self.sigmoid = nn.Sigmoid()
         apply_init_spec(self, DCGAN_MNIST.init)
 
     def forward(self, x):
-        x = self.dropout(self.leaky_relu(self.conv1(x)))
-        x = self.dropout(self.leaky_relu(self.conv2(x)))
+        x = self.dropout1(self.leaky_relu(self.conv1(x)))
+        x = self.dropout2(self.leaky_relu(self.conv2(x)))
         x = self.bn(x)
         x = x.reshape(-1, 128 * 6 * 6)
         return self.sigmoid(self.fc(x))
