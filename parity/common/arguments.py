@@ -47,7 +47,7 @@ def SHAPE(text):
     except ValueError:
         shape = ()
     if not shape or min(shape) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be positive integers separated by commas, e.g. 4,3,32,32")
+        raise argparse.ArgumentTypeError(f"must be positive integers separated by commas, e.g. 2,3,32,32, not {text}")
     return shape
 
 

@@ -247,6 +247,10 @@ RULES = (
                                                        lambda c: _tuple(c.softmax.axis, 1)[0], attr("dim")),)),
     Rule(("Dropout", "Dropout1d", "Dropout2d", "Dropout3d"), ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d"),
          settings=(Setting("p/keep_prob", "p", _ms_dropout_shown, attr("p"), dropout_p, attr("p")),)),
+    # the project's own dropout, masks from the run's seed (ms_gan/models/dropout.py and its twin)
+    Rule(("ms_gan.models.dropout.Dropout2d",), ("torch_gan.models.dropout.Dropout2d",),
+         settings=(Setting("p", "p", attr("p"), attr("p")), Setting("channels", "channels", attr("channels"),
+                                                                     attr("channels")))),
     Rule(("Upsample",), ("Upsample",), settings=(
         Setting("mode", "mode", attr("mode"), attr("mode")),
         Setting("align_corners", "align_corners", attr("align_corners"), attr("align_corners"),
