@@ -68,7 +68,7 @@ def output_files(parser, *flags):
     file be replaced."""
     given = [(action.option_strings[0] if action.option_strings else action.dest.upper(), action.dest)
              for action in parser._actions if set(action.option_strings) & set(flags) or action.dest in flags]
-    if not any("--force" in action.option_strings for action in parser._actions):
+    if given and not any("--force" in action.option_strings for action in parser._actions):
         parser.add_argument("--force", action="store_true", help="replace an existing output file")
     parser.set_defaults(output_files=tuple(given))
 
