@@ -244,6 +244,8 @@ def add_cross_machine_commands(commands):
     compare.add_argument("b", help="a dump folder (the reference, e.g. PyTorch)")
     compare.add_argument("--json", metavar="PATH", help="also write every comparison as JSON (default: none)")
     compare.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report (default: none)")
+    compare.add_argument("--mapping", metavar="FILE.json", help="A's layer paths to B's, as a JSON object, "
+                         "where your two ports name a layer differently (default: the same paths)")
 
 
 # command -> module with main(args) -> exit code; imported only when its command runs,

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from parity.common.files import write_text_atomic
+from parity.common.layer_rules import find_rule, translate
 from parity.report import GRAD_TOL, OUTPUT_TOL, metrics
 
 # (atol, rtol) by the two dumps' devices, sorted. CPU against CPU is parity check's
@@ -99,15 +100,40 @@ def tolerances(a, b):
                                   f"CPU against CPU's {TOLERANCES[('CPU', 'CPU')]} used")
 
 
-def pair_keys(keys_a, keys_b):
+def pair_keys(keys_a, keys_b, layers_a=None, layers_b=None, mapping=None):
     """([(key in A, key in B)], [keys only in A], [keys only in B]): the tensors of two
-    dumps paired. The twins' layers have the same attribute paths and the dumps hold
-    weights under MindSpore names (parity/common/names.py), so a key pairs with itself;
-    this is the one place a name rule for other ports would map A's paths onto B's."""
+    dumps paired. A's layer path is taken to B's by `mapping` ({A path: B path}, the
+    longest matching prefix wins: parity/common/layer_rules.translate), and a parameter's
+    name by the rule of its two layers' classes (`layers_a`/`layers_b`, the manifests'
+    layers: LayerNorm's gamma is PyTorch's weight); twins need neither (their paths are
+    the same and the dumps hold BatchNorm under MindSpore's names)."""
+    kinds_a = {(net, e["name"]): e["kind"] for net, entries in (layers_a or {}).items() for e in entries}
+    kinds_b = {(net, e["name"]): e["kind"] for net, entries in (layers_b or {}).items() for e in entries}
     in_b = set(keys_b)
-    pairs = [(k, k) for k in keys_a if k in in_b]
-    paired = {k for k, _ in pairs}
-    return pairs, [k for k in keys_a if k not in in_b], [k for k in keys_b if k not in paired]
+
+    def candidates(key):
+        parts = key.split("/")
+        if parts[1] == "loss":
+            return [key]
+        net, path_at = (parts[2], 3) if parts[1] == "weights" else (parts[1], 3)
+        name = parts[path_at]
+        if parts[1] == "weights" or parts[2] == "gradient":       # a parameter: its layer and leaf
+            layer, _, leaf = name.rpartition(".")
+            other = translate(layer, mapping) if layer else layer
+            rule = find_rule([kinds_a.get((net, layer), "")], [kinds_b.get((net, other), "")])
+            leaves = [leaf] + ([rule.torch_name(leaf)] if rule else [])
+            names = [f"{other}.{x}" if other else x for x in leaves]
+        else:
+            names = [translate(name, mapping) if name else name]
+        return ["/".join(parts[:path_at] + [n] + parts[path_at + 1:]) for n in names]
+
+    pairs = []
+    for key in keys_a:
+        found = next((k for k in candidates(key) if k in in_b), None)
+        if found is not None:
+            pairs.append((key, found))
+    paired_a, paired_b = {a for a, _ in pairs}, {b for _, b in pairs}
+    return pairs, [k for k in keys_a if k not in paired_a], [k for k in keys_b if k not in paired_b]
 
 
 def parse_key(key):
@@ -140,13 +166,13 @@ def _from_statistics(ea, eb, atol, rtol):
              "within": None, "finite": True}, "statistics only: a lower bound")
 
 
-def compare_dumps(folder_a, folder_b):
+def compare_dumps(folder_a, folder_b, mapping=None):
     """(rows, summary) of two dumps; a DumpError when they cannot be compared."""
     a, b = load_manifest(folder_a), load_manifest(folder_b)
     notes = check_environments(a, b, (str(folder_a), str(folder_b)))
     atol, rtol, tol_note = tolerances(a, b)
     notes.append(tol_note)
-    pairs, only_a, only_b = pair_keys(list(a["tensors"]), list(b["tensors"]))
+    pairs, only_a, only_b = pair_keys(list(a["tensors"]), list(b["tensors"]), a["layers"], b["layers"], mapping)
     rows = []
     for key_a, key_b in pairs:
         ea, eb = a["tensors"][key_a], b["tensors"][key_b]
@@ -169,8 +195,10 @@ def compare_dumps(folder_a, folder_b):
                         found["ulp"], found["within"], tol, passed, note, judged=is_judged(step, kind)))
     layers = {net: [entry["name"] for entry in entries] for net, entries in a["layers"].items()}
     for net in sorted(set(a["layers"]) | set(b["layers"]), key=list(a["layers"]).index):
-        missing = [n for n in layers.get(net, []) if n not in {e["name"] for e in b["layers"].get(net, [])}]
-        extra = [e["name"] for e in b["layers"].get(net, []) if e["name"] not in layers.get(net, [])]
+        names_b = [e["name"] for e in b["layers"].get(net, [])]
+        taken = {translate(n, mapping) if n else n for n in layers.get(net, [])}
+        missing = [n for n in layers.get(net, []) if (translate(n, mapping) if n else n) not in names_b]
+        extra = [n for n in names_b if n not in taken]
         if missing or extra:
             notes.append(f"{net} layers unpaired: {', '.join(missing)} only in A; {', '.join(extra)} only in B")
     for label, keys in (("A", only_a), ("B", only_b)):
@@ -253,8 +281,20 @@ def format_summary(rows, summary):
     return "\n".join(lines)
 
 
+def read_mapping(path):
+    """A --mapping file: a JSON object of A's layer paths to B's."""
+    try:
+        mapping = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise DumpError(f"--mapping {path}: not a readable JSON file ({error})") from None
+    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise DumpError(f"--mapping {path}: must be a JSON object of layer paths, A's to B's")
+    return mapping
+
+
 def main(args):
-    rows, summary = compare_dumps(args.a, args.b)
+    mapping = read_mapping(args.mapping) if args.mapping else None
+    rows, summary = compare_dumps(args.a, args.b, mapping)
     print(format_summary(rows, summary))
     if args.json:
         write_text_atomic(args.json, json.dumps({"summary": summary, "rows": [asdict(r) for r in rows]}, indent=1))

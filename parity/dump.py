@@ -65,11 +65,18 @@ def statistics(array):
 
 
 def group_checksum(arrays):
-    """sha256 over {name: array} in name order."""
-    digest = hashlib.sha256()
-    for name in sorted(arrays):
-        digest.update(f"{name}:{checksum(arrays[name])};".encode())
-    return digest.hexdigest()
+    """sha256 of the contents of {name: array}, whatever their names and unit axes: each
+    array's dtype and little-endian bytes hashed, those digests sorted and hashed. Two
+    ports that name a layer or a parameter differently (parity compare --mapping, the rule
+    table's gamma/weight), or keep a Conv1d kernel with an axis of 1, start from the same
+    weights by this sum; which tensor meets which is the pairing's business."""
+    digests = []
+    for array in arrays.values():
+        array = np.asarray(array)
+        digest = hashlib.sha256(array.dtype.newbyteorder("=").str.encode())
+        digest.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
+        digests.append(digest.hexdigest())
+    return hashlib.sha256("".join(sorted(digests)).encode()).hexdigest()
 
 
 # ---------------------------------------------------------------- inputs

@@ -171,3 +171,71 @@ def test_both_dumps_hold_the_same_tensors(gan_dumps):
     _, ms_manifest, torch_manifest = gan_dumps
     assert sorted(ms_manifest["tensors"]) == sorted(torch_manifest["tensors"])
     assert any("/gradient/" in k and k.endswith(".gamma") for k in ms_manifest["tensors"])
+
+
+RENAMED = {
+    "ms_named.py": """
+import mindspore as ms
+import numpy as np
+
+class Block(ms.nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.proj = ms.nn.Dense(8, 6)
+        self.norm = ms.nn.LayerNorm((6,), epsilon=1e-5)
+
+    def construct(self, x):
+        return self.norm(self.proj(x))
+
+def build():
+    rng = np.random.default_rng(7)
+    net = Block()
+    for name, param in net.parameters_and_names():
+        param.set_data(ms.Tensor(rng.standard_normal(param.shape).astype(np.float32)))
+    return net
+""",
+    "torch_named.py": """
+import numpy as np
+import torch
+
+class Block(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(8, 6)
+        self.ln = torch.nn.LayerNorm(6)
+
+    def forward(self, x):
+        return self.ln(self.linear(x))
+
+def build():
+    rng = np.random.default_rng(7)
+    net = Block()
+    with torch.no_grad():
+        for name, param in net.named_parameters():
+            param.copy_(torch.from_numpy(rng.standard_normal(tuple(param.shape)).astype(np.float32)))
+    return net
+"""}
+
+
+def test_ports_with_other_names_pair_through_a_mapping_and_the_rules(tmp_path):
+    """Layer paths through --mapping, LayerNorm's gamma/beta to weight/bias through the rule table."""
+    for name, text in RENAMED.items():
+        (tmp_path / name).write_text(text)
+    path = f"sys.path.insert(0, {str(tmp_path)!r})\n"
+    runs = {"ms": ("torch", "ms_named:build", "mindspore", ["--input-shape", "5,8"]),
+            "torch": ("mindspore", "torch_named:build", "torch", ["--inputs", tmp_path / "ms" / "inputs.npz"])}
+    for out, (blocked, factory, framework, extra) in runs.items():
+        result = run_without(blocked, path + PARITY, "dump", "--factory", factory, "--framework", framework,
+                             "--out", tmp_path / out, *extra)
+        assert result.returncode == 0, result.stderr[-3000:]
+    unmapped = compare(tmp_path / "ms", tmp_path / "torch")
+    assert unmapped.returncode == 1 and "proj, norm only in A; linear, ln only in B" in unmapped.stdout, unmapped.stdout
+    (tmp_path / "mapping.json").write_text(json.dumps({"proj": "linear", "norm": "ln"}))
+    mapped = compare(tmp_path / "ms", tmp_path / "torch", "--mapping", tmp_path / "mapping.json",
+                     "--json", tmp_path / "rows.json")
+    assert mapped.returncode == 0, mapped.stdout + mapped.stderr
+    keys = {row["key"] for row in json.loads((tmp_path / "rows.json").read_text())["rows"]}
+    assert {"0/net/gradient/norm.gamma", "0/net/gradient/norm.beta", "0/net/forward/norm/output"} <= keys, keys
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    bad = compare(tmp_path / "ms", tmp_path / "torch", "--mapping", tmp_path / "bad.json")
+    assert bad.returncode == 2 and "--mapping" in bad.stderr.strip().splitlines()[-1]
