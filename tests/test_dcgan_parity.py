@@ -128,7 +128,7 @@ def test_cli_writes_json_and_exits_zero(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "all 46 checks passed" in result.stdout
     record = json.loads(out.read_text())
-    assert record["model"] == "dcgan" and record["device"] == "CPU" and record["passed"] is True
+    assert record["model"] == "dcgan" and record["device"] == "cpu" and record["passed"] is True
     assert set(record["checks"][0]) >= {"name", "max_abs", "max_rel", "tol", "passed"}
 
 
