@@ -153,8 +153,9 @@ def test_an_ambiguous_weights_only_file_asks_for_the_model(framework, kind, cnn_
     assert "ambiguous: the generator fits cnn_gan and sgan alike" in err and "give --model cnn_gan|sgan" in err
     assert not out.exists()
     assert MAINS[framework](["generate", "--checkpoint", str(path), "--model", "sgan", "--out", str(out)]) == 0
-    assert MAINS[framework](["generate", "--checkpoint", str(path), "--model", "dcgan", "--out", str(out)]) == 2
-    assert "--model dcgan contradicts" in capsys.readouterr().err
+    other = tmp_path / "other.png"      # out exists now: kept without --force (the output-file rule)
+    assert MAINS[framework](["generate", "--checkpoint", str(path), "--model", "dcgan", "--out", str(other)]) == 2
+    assert "--model dcgan contradicts" in capsys.readouterr().err and not other.exists()
 
 
 @pytest.mark.parametrize("framework", sorted(MAINS))

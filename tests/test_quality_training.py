@@ -129,7 +129,9 @@ def test_the_quality_study_tables_every_run_and_a_rerun_trains_nothing(digits, t
                                      "| within the seeds' spread |")
     assert Image.open(tmp_path / "study.png").format == "PNG"
     files = {p: p.stat().st_mtime_ns for p in (tmp_path / "study").rglob("*") if p.is_file() and p.name != "study.json"}
-    assert main(argv) == 0
+    assert main(argv) == 2                      # its table and plot exist: kept without --force
+    assert "exists; kept (give --force to replace it)" in capfd.readouterr().err
+    assert main(argv + ["--force"]) == 0        # --force replaces the table and plot; the runs resume
     assert (tmp_path / "study.md").read_text().splitlines()[:5] == table.splitlines()[:5]
     assert {p: p.stat().st_mtime_ns for p in files} == files       # nothing trained, scored or written again
     assert "run already finished" in capfd.readouterr().out
