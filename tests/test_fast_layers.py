@@ -1,53 +1,13 @@
 """The MindSpore layers with their own CPU backward (ms_gan/models/layers.py) compute what
 MindSpore's own layers and autodiff compute, and what PyTorch computes, under ms.jit and in
 PyNative mode."""
-import mindspore as ms
 import numpy as np
 import pytest
 import torch
 from mindspore import nn
 
+from layer_checks import assert_close, ms_value_and_grads, randn, three_ways, torch_value_and_grads
 from ms_gan.models import layers
-
-RNG = np.random.default_rng(0)
-
-
-def randn(*shape, scale=1.0):
-    return (RNG.standard_normal(shape) * scale).astype(np.float32)
-
-
-def ms_value_and_grads(cell, x, cotangent, jit):
-    """cell(x), and the gradients of sum(cell(x) * cotangent) w.r.t. x and every weight."""
-    weights = cell.trainable_params()
-
-    def loss(x):
-        return (cell(x) * ms.Tensor(cotangent)).sum()
-
-    grad = ms.grad(loss, 0, weights)
-    grad = ms.jit(grad) if jit else grad
-    x = ms.Tensor(x)
-    dx, dweights = grad(x)
-    return cell(x).asnumpy(), [dx.asnumpy()] + [g.asnumpy() for g in dweights]
-
-
-def torch_value_and_grads(module, x, cotangent):
-    x = torch.tensor(x, requires_grad=True)
-    out = module(x)
-    grads = torch.autograd.grad((out * torch.tensor(cotangent)).sum(), [x, *module.parameters()])
-    return out.detach().numpy(), [g.numpy() for g in grads]
-
-
-def assert_close(actual, expected, rtol=1e-5):
-    """Within rtol of the largest magnitude: the order of float32 operations differs, nothing else."""
-    scale = float(np.abs(expected).max())
-    assert np.abs(actual - expected).max() <= rtol * scale, (np.abs(actual - expected).max(), scale)
-
-
-def copy_weights(ms_cell, torch_module):
-    for param, tensor in zip(ms_cell.trainable_params(), torch_module.parameters()):
-        with torch.no_grad():
-            tensor.copy_(torch.from_numpy(param.asnumpy()))
-
 
 def layer_cases():
     """(name, fast MindSpore layer, MindSpore's own layer, PyTorch's, input shape)."""
@@ -77,14 +37,7 @@ def layer_cases():
 @pytest.mark.parametrize("case", layer_cases(), ids=lambda case: case[0])
 def test_fast_layer_matches_mindspore_autodiff_and_pytorch(case, jit):
     _, fast, native, reference, shape = case
-    for param, native_param in zip(fast.trainable_params(), native.trainable_params()):
-        native_param.set_data(ms.Tensor(param.asnumpy()))
-    copy_weights(fast, reference)
-    x = randn(*shape)
-    cotangent = randn(*fast(ms.Tensor(x)).shape)
-    out, grads = ms_value_and_grads(fast, x, cotangent, jit)
-    native_out, native_grads = ms_value_and_grads(native, x, cotangent, jit)
-    torch_out, torch_grads = torch_value_and_grads(reference, x, cotangent)
+    (out, grads), (native_out, native_grads), (torch_out, torch_grads) = three_ways(fast, native, reference, shape, jit)
     assert len(grads) == len(native_grads) == len(torch_grads)
     assert_close(out, native_out)
     assert_close(out, torch_out)

@@ -16,7 +16,7 @@ from mindspore import nn
 
 from ms_gan import native
 from ms_gan.models import layers
-from test_fast_layers import assert_close, copy_weights, ms_value_and_grads, randn, torch_value_and_grads
+from layer_checks import assert_close, ms_value_and_grads, randn, three_ways
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_library = pytest.mark.skipif(native.library() is None, reason="needs g++ and MindSpore's libdnnl.so.2")
@@ -77,14 +77,7 @@ def test_native_convolution_matches_mindspore_and_pytorch(case, jit):
     _, maker, arguments, shape = case
     fast, own, reference = maker(*arguments)
     assert type(fast.kernel).__name__.startswith("Native")
-    for param, own_param in zip(fast.trainable_params(), own.trainable_params()):
-        own_param.set_data(ms.Tensor(param.asnumpy()))
-    copy_weights(fast, reference)
-    x = randn(*shape)
-    cotangent = randn(*fast(ms.Tensor(x)).shape)
-    out, grads = ms_value_and_grads(fast, x, cotangent, jit)
-    own_out, own_grads = ms_value_and_grads(own, x, cotangent, jit)
-    torch_out, torch_grads = torch_value_and_grads(reference, x, cotangent)
+    (out, grads), (own_out, own_grads), (torch_out, torch_grads) = three_ways(fast, own, reference, shape, jit)
     assert out.shape == torch_out.shape and len(grads) == len(own_grads) == len(torch_grads)
     assert_close(out, own_out)
     assert_close(out, torch_out)
