@@ -8,8 +8,7 @@ import subprocess
 
 import pytest
 
-from single_framework import PARITY, run_without
-from test_dump_compare import WRONG_SLOPE, dump
+from single_framework import PARITY, WRONG_SLOPE, dump, run_without
 
 
 def chromium():

@@ -7,28 +7,7 @@ import numpy as np
 import pytest
 
 from parity.common.configs import MODELS
-from single_framework import PARITY, run_without
-
-# A wrong twin: PyTorch's LeakyReLU built with slope 0.25 whatever the model asks.
-WRONG_SLOPE = """
-import torch.nn
-_init = torch.nn.LeakyReLU.__init__
-torch.nn.LeakyReLU.__init__ = lambda self, negative_slope=0.01, inplace=False: _init(self, 0.25, inplace)
-"""
-
-
-def dump(framework, model, out, *args, patch=""):
-    other = "torch" if framework == "mindspore" else "mindspore"
-    check = "\nassert sys.modules.get(%r) is None\n" % other
-    result = run_without(other, patch + PARITY.replace("sys.exit(", "code = (") + check + "sys.exit(code)\n",
-                         "dump", model, "--framework", framework, "--out", out, *args)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads((out / "manifest.json").read_text())
-
-
-def compare(a, b, *args):
-    return run_without("both", PARITY, "compare", a, b, *args)
-
+from single_framework import PARITY, WRONG_SLOPE, compare, dump, run_without
 
 @pytest.fixture(scope="module")
 def gan_dumps(tmp_path_factory):
