@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .configs import MODELS
+from .frameworks import FRAMEWORKS, MINDSPORE, TORCH
 
 GENERATOR = "generator"
 DISCRIMINATOR = "discriminator"
@@ -49,9 +50,8 @@ STATE_STEP = "state_step"
 EPOCH = "epoch"
 CONFIG = "config"
 
-MINDSPORE, TORCH = "mindspore", "torch"
-MINDSPORE_SUFFIXES = (".ckpt",)
-TORCH_SUFFIXES = (".pt", ".pth")
+MINDSPORE_SUFFIXES = FRAMEWORKS[MINDSPORE].suffixes
+TORCH_SUFFIXES = FRAMEWORKS[TORCH].suffixes
 # Adam hyperparameters when the checkpoint's config does not name them: both tutorials'.
 ADAM_DEFAULTS = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8}
 

@@ -15,8 +15,6 @@ Images are float32 (N, C, H, W) in [-1, 1], as the generators give them and as
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from tqdm import tqdm
 
 from .datasets import embedded_digits_split, labelled_images, load_image, scan_images
 from .files import atomic_path
+from .subcommands import run_module
 
 INCEPTION, DIGIT = "inception", "digit"
 KINDS = (INCEPTION, DIGIT)
@@ -390,10 +389,6 @@ def score_images(images, real, kind, cache_dir=None, batch_size=100, device="cpu
         fake, out = Path(tmp) / "fake.npy", Path(tmp) / "result.json"
         np.save(fake, np.asarray(images, np.float32))
         cache = ["--cache-dir", str(cache_dir)] if cache_dir is not None else ["--no-cache"]
-        command = [sys.executable, "-m", "parity", "fid", str(real), str(fake), "--n", str(n),
-                   "--batch-size", str(batch_size), "--device", device, "--json", str(out), *cache]
-        run = subprocess.run(command, capture_output=True, text=True)
-        if run.returncode:
-            lines = run.stderr.strip().splitlines() or [f"exit status {run.returncode}"]
-            raise RuntimeError(f"python -m parity fid failed: {lines[-1]}")
+        run_module(["parity", "fid", real, fake, "--n", n, "--batch-size", batch_size, "--device", device,
+                    "--json", out, *cache])
         return json.loads(out.read_text())
