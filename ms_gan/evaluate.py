@@ -6,7 +6,7 @@ statistics); the predicted class is the best of the real classes (parity.common.
 """
 import mindspore as ms
 
-from ms_gan.checkpoint import load_network
+from ms_gan.checkpoint import FORMAT
 from ms_gan.data import create_labelled_dataset
 from ms_gan.device import use_device
 from parity.common import evaluation
@@ -22,7 +22,7 @@ def class_logits(discriminator, images):
 
 def main(args):
     use_device(args.device)
-    name, discriminator = load_network(args.checkpoint, DISCRIMINATOR, args.model)
+    name, discriminator = FORMAT.load_network(args.checkpoint, DISCRIMINATOR, args.model)
     model = evaluation.classifier_config(args.checkpoint, name)
     channels, image_size, _ = model.image_shape
     paths, labels = labelled_images(args.data, model.num_classes)

@@ -23,7 +23,7 @@ import mindspore as ms
 import numpy as np
 from mindspore import nn, ops
 
-from ms_gan.checkpoint import load_network
+from ms_gan.checkpoint import FORMAT
 from ms_gan.device import use_device
 from ms_gan.models import layers
 from parity.common import export
@@ -139,7 +139,7 @@ TWIN = export.ExportTwin(
     framework=f"MindSpore {ms.__version__}", formats=(MINDIR, ONNX),
     dynamic=lambda fmt: fmt == MINDIR,      # mindspore.export refuses a dynamic shape in ONNX
     packages=lambda fmt: ("onnx", "onnxruntime") if fmt == ONNX else (),
-    load_network=load_network, run_network=run_network, export_network=export_network, run_exported=run_exported)
+    load_network=FORMAT.load_network, run_network=run_network, export_network=export_network, run_exported=run_exported)
 
 
 def main(args):

@@ -4,7 +4,7 @@ Twin: torch_gan/generate.py.
 """
 import mindspore as ms
 
-from ms_gan.checkpoint import load_network
+from ms_gan.checkpoint import FORMAT
 from ms_gan.device import use_device
 from parity.common import training
 from parity.common.checkpoints import GENERATOR
@@ -23,7 +23,7 @@ def generate(generator, noise):
 
 def main(args):
     use_device(args.device)
-    model, generator = load_network(args.checkpoint, GENERATOR, args.model)
+    model, generator = FORMAT.load_network(args.checkpoint, GENERATOR, args.model)
     noise = training.sample_noise(args.seed, args.n, get_config(model).noise_shape)
     training.save_image_grid(generate(generator, noise), args.out)
     print(f"wrote {args.out}: {training.plural(args.n, 'image')} of {model} from {args.checkpoint}")

@@ -198,9 +198,9 @@ class TrainStep:
 
 class Backend:
     """What the shared training loop (parity/common/loop.py) needs of MindSpore."""
-    framework = "mindspore"
-    suffix = ".ckpt"
-    checkpoint = ms_gan.checkpoint
+    framework = ms_gan.checkpoint.FORMAT.framework.key
+    suffix = ms_gan.checkpoint.FORMAT.framework.suffix
+    checkpoint = ms_gan.checkpoint.FORMAT
     generate = staticmethod(generate)
 
     def __init__(self, args):

@@ -24,7 +24,7 @@ from PIL import Image
 import ms_gan.models
 import torch_gan.models
 from ms_gan import native
-from ms_gan.checkpoint import save_training_checkpoint
+from ms_gan.checkpoint import FORMAT
 from ms_gan.data import create_dataset
 from ms_gan.device import use_device as use_ms_device
 from ms_gan.generate import generate as ms_generate
@@ -166,7 +166,7 @@ def command_timings(model, device, folder, repeats):
     training checkpoint."""
     step = MsTrainStep(*ms_gan.models.build(model, seed=0), mode="pynative", loss=get_config(model).loss)
     ckpt, pt, back = (folder / f"train{suffix}" for suffix in (".ckpt", ".pt", "_back.ckpt"))
-    save_training_checkpoint(ckpt, step, 1, {"model": model})
+    FORMAT.save_training_checkpoint(ckpt, step, 1, {"model": model})
     runs = {f"check {model}": lambda: run_check(model, device),
             "convert .ckpt -> .pt": lambda: convert(ckpt, pt, model=model, force=True),
             "convert .pt -> .ckpt": lambda: convert(pt, back, model=model, force=True)}

@@ -35,11 +35,11 @@ import numpy as np
 from parity.common.checkpoints import DISCRIMINATOR, GENERATOR
 from parity.common.configs import get_config
 from parity.common.files import atomic_folder
+from parity.common.frameworks import FRAMEWORKS, MINDSPORE, TORCH
 from parity.common.inputs import draw_inputs, draw_labels
 
 FORMAT = "parity-dump"
 VERSION = 1
-FRAMEWORKS = ("mindspore", "torch")
 LEVELS = ("full", "stats")
 CUSTOM = "custom"     # the model of a --factory dump; the factory itself is recorded beside it
 
@@ -115,7 +115,7 @@ def steps_of(inputs):
 
 
 class MindSporeSide:
-    name = "mindspore"
+    name = MINDSPORE
 
     def __init__(self, device, mode):
         import mindspore as ms
@@ -127,12 +127,11 @@ class MindSporeSide:
         ms.set_context(mode=ms.PYNATIVE_MODE)      # the layer hooks run in PyNative only
 
     def build(self, model, seed, checkpoint):
-        import ms_gan.checkpoint
         import ms_gan.models
-        from ms_gan.init import load_arrays
+        from ms_gan.checkpoint import FORMAT
         nets = ms_gan.models.build(model, seed=seed, dropout=False)
         if checkpoint:
-            _load(ms_gan.checkpoint, load_arrays, nets, checkpoint, model)
+            _load(FORMAT, nets, checkpoint, model)
         return nets
 
     def state(self, net):
@@ -152,13 +151,13 @@ class MindSporeSide:
 
     def environment(self):
         ms = self.ms
-        return {"framework": "mindspore", "framework_version": ms.__version__, "device": self.device,
+        return {"framework": MINDSPORE, "framework_version": ms.__version__, "device": self.device,
                 "device_name": self.device if self.device != "CPU" else platform.processor() or platform.machine(),
                 "mode": self.mode, "deterministic": ms.get_context("deterministic")}
 
 
 class TorchSide:
-    name = "torch"
+    name = TORCH
 
     def __init__(self, device, mode):
         import torch
@@ -176,12 +175,11 @@ class TorchSide:
         torch.backends.cudnn.allow_tf32 = False
 
     def build(self, model, seed, checkpoint):
-        import torch_gan.checkpoint
         import torch_gan.models
-        from torch_gan.init import load_arrays
+        from torch_gan.checkpoint import FORMAT
         nets = torch_gan.models.build(model, seed=seed, dropout=False)
         if checkpoint:
-            _load(torch_gan.checkpoint, load_arrays, nets, checkpoint, model)
+            _load(FORMAT, nets, checkpoint, model)
         return tuple(net.to(self.device) for net in nets)
 
     def state(self, net):
@@ -202,7 +200,7 @@ class TorchSide:
     def environment(self):
         torch = self.torch
         cuda = self.device.type == "cuda"
-        return {"framework": "torch", "framework_version": torch.__version__, "device": self.device.type.upper(),
+        return {"framework": TORCH, "framework_version": torch.__version__, "device": self.device.type.upper(),
                 "device_name": torch.cuda.get_device_name(self.device) if cuda
                 else platform.processor() or platform.machine(),
                 "cuda": torch.version.cuda if cuda else None, "mode": self.mode,
@@ -212,17 +210,17 @@ class TorchSide:
                 "threads": torch.get_num_threads()}
 
 
-SIDES = {"mindspore": MindSporeSide, "torch": TorchSide}
+SIDES = {MINDSPORE: MindSporeSide, TORCH: TorchSide}
 
 
-def _load(twin_checkpoint, load_arrays, nets, path, model):
+def _load(twin_format, nets, path, model):
     """G and D (or the one network a weights-only file holds) from a checkpoint of either framework."""
-    ck = twin_checkpoint.read_form(path, model)
+    ck = twin_format.read(path, model)
     if ck.model != model:
         raise ValueError(f"--checkpoint {path} is a {ck.model} checkpoint, not {model}")
     for key, net in zip((GENERATOR, DISCRIMINATOR), nets):
         if key in ck.networks:
-            load_arrays(net, ck.networks[key])
+            twin_format.load_arrays(net, ck.networks[key])
 
 
 # ---------------------------------------------------------------- the dump
@@ -268,10 +266,10 @@ def dump_factory(factory, framework, out, inputs=None, input_shape=None, seed=0,
     side = SIDES[framework](device, "pynative")
     net = load_factory(factory)()
     from parity.tracing import is_mindspore
-    if is_mindspore(net) != (framework == "mindspore"):
+    if is_mindspore(net) != (framework == MINDSPORE):
         raise ValueError(f"--factory {factory}: returned a {type(net).__module__}.{type(net).__name__}, "
                          f"not a {framework} network")
-    if framework == "torch":
+    if framework == TORCH:
         net = net.to(side.device)
     if inputs:
         inputs = read_inputs(inputs, first="x0")

@@ -16,16 +16,19 @@ from pathlib import Path
 
 import ms_gan.export
 import torch_gan.export
-from ms_gan.checkpoint import write_form
+from ms_gan.checkpoint import FORMAT
 from ms_gan.init import state_arrays
 from parity.common import export
-from parity.common.checkpoints import MINDSPORE, NETWORKS, SHORT, Checkpoint, framework_of
+from parity.common.checkpoints import NETWORKS, SHORT, Checkpoint, framework_of
+from parity.common.frameworks import FRAMEWORKS, MINDSPORE, TORCH
 from parity.common.configs import get_config
 from parity.common.export import MINDIR, ONNX, VERIFY_BATCH
 from parity.common.files import write_text_atomic
 from parity.common.report import format_markdown, format_table, write_json
 from parity.convert import convert
 from parity.twins import Twins
+
+EXPORTERS = {MINDSPORE: ms_gan.export.TWIN, TORCH: torch_gan.export.TWIN}
 
 
 def _named(checks, framework):
@@ -38,19 +41,19 @@ def seeded_files(model, seed, folder):
     twins = Twins(model, seed)
     twins.randomize_running_stats(seed + 2)
     path = folder / f"{model}.ckpt"
-    write_form(Checkpoint({part: state_arrays(net) for part, net in zip(NETWORKS, (twins.ms_g, twins.ms_d))},
-                          training=True, config={"model": model}, model=model), path)
+    FORMAT.write(Checkpoint({part: state_arrays(net) for part, net in zip(NETWORKS, (twins.ms_g, twins.ms_d))},
+                            training=True, config={"model": model}, model=model), path)
     return path
 
 
 def both_frameworks(checkpoint, model, folder):
-    """({"MindSpore": .ckpt, "PyTorch": .pt} of `checkpoint`, the other framework's converted
-    by `parity convert`; the networks it holds)."""
+    """({MINDSPORE: .ckpt, TORCH: .pt} of `checkpoint`, the other framework's converted by
+    `parity convert`; the networks it holds)."""
     checkpoint = Path(checkpoint)
-    other = folder / f"converted{'.pt' if framework_of(checkpoint) == MINDSPORE else '.ckpt'}"
+    other = folder / f"converted{FRAMEWORKS[TORCH if framework_of(checkpoint) == MINDSPORE else MINDSPORE].suffix}"
     report = convert(checkpoint, other, model=model)
     ms_file, torch_file = (checkpoint, other) if framework_of(checkpoint) == MINDSPORE else (other, checkpoint)
-    return {"MindSpore": ms_file, "PyTorch": torch_file}, report.networks
+    return {MINDSPORE: ms_file, TORCH: torch_file}, report.networks
 
 
 def export_checks(checkpoint, model, seed, folder):
@@ -61,20 +64,19 @@ def export_checks(checkpoint, model, seed, folder):
     checks = []
     for part in parts:
         onnx_files = {}
-        for twin, fmt, batch in ((ms_gan.export.TWIN, MINDIR, None), (ms_gan.export.TWIN, ONNX, VERIFY_BATCH),
-                                 (torch_gan.export.TWIN, ONNX, None)):
-            name = twin.framework.split()[0]
+        for key, fmt, batch in ((MINDSPORE, MINDIR, None), (MINDSPORE, ONNX, VERIFY_BATCH), (TORCH, ONNX, None)):
+            name = FRAMEWORKS[key].display
             out = folder / f"{part}-{name}{export.SUFFIX[fmt]}"
-            result = export.export_checkpoint(twin, files[name], part, fmt, out, batch, model, seed)
+            result = export.export_checkpoint(EXPORTERS[key], files[key], part, fmt, out, batch, model, seed)
             checks += _named(result.checks, name)
             if fmt == ONNX:
-                onnx_files[name] = out
+                onnx_files[key] = out
             model = result.model
         x = export.verify_inputs(get_config(model), part, VERIFY_BATCH, seed)
         checks += export.compare_outputs(f"{SHORT[part]} ONNX MindSpore vs PyTorch:",
                                          export.output_names(get_config(model), part),
-                                         export.run_onnx(onnx_files["MindSpore"], x),
-                                         export.run_onnx(onnx_files["PyTorch"], x))
+                                         export.run_onnx(onnx_files[MINDSPORE], x),
+                                         export.run_onnx(onnx_files[TORCH], x))
     return model, checks
 
 

@@ -3,7 +3,7 @@
 REAL is a folder of images; FAKE a folder, a .npy of float (N, C, H, W) images in [-1, 1],
 or a generator checkpoint of either framework, which draws --n images from the noise
 training.sample_noise gives for --seed, with the framework whose file it is (ms_gan's or
-torch_gan's load_network and generate). --features inception (the default) is the
+torch_gan's checkpoint FORMAT.load_network and generate). --features inception (the default) is the
 standard FID; --features digit the digit classifier's score. A folder's statistics are
 cached (quality.source_statistics). Every input is opened and checked before any image
 is scored, so a bad one stops the command with one line and writes nothing.
@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 
 from parity.common import quality, training
-from parity.common.checkpoints import GENERATOR, MINDSPORE_SUFFIXES, TORCH_SUFFIXES
+from parity.common.checkpoints import GENERATOR
 from parity.common.configs import get_config
 from parity.common.files import write_text_atomic
+from parity.common.frameworks import FRAMEWORKS, MINDSPORE, framework_of_suffix
 
-CHECKPOINT_SUFFIXES = MINDSPORE_SUFFIXES + TORCH_SUFFIXES
+CHECKPOINT_SUFFIXES = tuple(suffix for record in FRAMEWORKS.values() for suffix in record.suffixes)
 
 
 class CheckpointImages:
@@ -28,25 +29,25 @@ class CheckpointImages:
     def __init__(self, path, n, seed, model, device, role="FAKE"):
         if not path.is_file():
             raise FileNotFoundError(f"{role} checkpoint {path} does not exist")
-        if path.suffix.lower() in MINDSPORE_SUFFIXES:
-            from ms_gan.checkpoint import load_network
+        framework = framework_of_suffix(path)
+        if framework.key == MINDSPORE:
+            from ms_gan.checkpoint import FORMAT
             from ms_gan.device import use_device
             from ms_gan.generate import generate
             use_device(device)
-            self.model, network = load_network(path, GENERATOR, model)
-            self.draw, framework = (lambda noise: generate(network, noise)), "MindSpore"
+            self.model, network = FORMAT.load_network(path, GENERATOR, model)
         else:
-            from torch_gan.checkpoint import load_network
+            from torch_gan.checkpoint import FORMAT
             from torch_gan.device import use_device
             from torch_gan.generate import generate
             target = use_device(device)
-            self.model, network = load_network(path, GENERATOR, model)
+            self.model, network = FORMAT.load_network(path, GENERATOR, model)
             network = network.to(target)
-            self.draw, framework = (lambda noise: generate(network, noise)), "PyTorch"
+        self.draw = lambda noise: generate(network, noise)
         config = get_config(self.model)
         self.noise = training.sample_noise(seed, n, config.noise_shape)
         self.role, self.n, self.channels = role, n, config.image_shape[0]
-        self.description = f"{n:,} images of {self.model} drawn from {path} ({framework}, seed {seed})"
+        self.description = f"{n:,} images of {self.model} drawn from {path} ({framework.display}, seed {seed})"
 
     def batches(self, kind, batch_size):
         for start in range(0, self.n, batch_size):

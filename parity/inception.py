@@ -37,7 +37,7 @@ def weights_path():
 
 
 @lru_cache(maxsize=None)
-def load_network(device="cpu"):
+def load_inception(device="cpu"):
     """The TorchScript network in eval mode on `device`, once its file's SHA-256 is the one
     docs/fid.md describes."""
     path = weights_path()
@@ -63,7 +63,7 @@ class InceptionFeatures:
 
     def __init__(self, device="cpu"):
         self.device = torch.device(device)
-        self.network = load_network(str(self.device))
+        self.network = load_inception(str(self.device))
 
     @torch.no_grad()
     def __call__(self, images):

@@ -35,7 +35,7 @@ def _ms_training(path, model):
         for seed in range(ADAM_STEPS):
             grads = _gradients([p.shape for p in net.trainable_params()], seed)
             optimizer(tuple(ms.Tensor(g) for g in grads))
-    ms_gan.checkpoint.save_training_checkpoint(path, step, 3, {"model": model, "lr": 2e-4, "beta1": 0.5})
+    ms_gan.checkpoint.FORMAT.save_training_checkpoint(path, step, 3, {"model": model, "lr": 2e-4, "beta1": 0.5})
     return step
 
 
@@ -46,7 +46,7 @@ def _torch_training(path, model):
             for p, g in zip(net.parameters(), _gradients([p.shape for p in net.parameters()], seed)):
                 p.grad = torch.from_numpy(g)
             optimizer.step()
-    torch_gan.checkpoint.save_training_checkpoint(path, step, 3, {"model": model, "lr": 2e-4, "beta1": 0.5})
+    torch_gan.checkpoint.FORMAT.save_training_checkpoint(path, step, 3, {"model": model, "lr": 2e-4, "beta1": 0.5})
     return step
 
 
@@ -74,34 +74,34 @@ def _assert_bit_equal(a, b):
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_a_mindspore_training_checkpoint_round_trips_through_the_form(model, tmp_path):
     step = _ms_training(tmp_path / "a.ckpt", model)
-    ck = ms_gan.checkpoint.read_form(tmp_path / "a.ckpt")
+    ck = ms_gan.checkpoint.FORMAT.read(tmp_path / "a.ckpt")
     assert (ck.model, ck.epoch, ck.config["model"]) == (model, 3, model)
     assert [state.step for state in ck.optimizers.values()] == [float(ADAM_STEPS)] * 2
-    first = ms_gan.checkpoint.expected(model)[DISCRIMINATOR].trainable[0]
+    first = ms_gan.checkpoint.FORMAT.expected(model)[DISCRIMINATOR].trainable[0]
     np.testing.assert_array_equal(ck.optimizers[DISCRIMINATOR].exp_avg_sq[first],
                                   step.optimizer_d.exp_avg_sq[0].asnumpy())
-    ms_gan.checkpoint.write_form(ck, tmp_path / "b.ckpt")
+    ms_gan.checkpoint.FORMAT.write(ck, tmp_path / "b.ckpt")
     _assert_bit_equal(_ms_entries(tmp_path / "a.ckpt"), _ms_entries(tmp_path / "b.ckpt"))
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_a_torch_training_checkpoint_round_trips_through_the_form(model, tmp_path):
     step = _torch_training(tmp_path / "a.pt", model)
-    ck = torch_gan.checkpoint.read_form(tmp_path / "a.pt")
+    ck = torch_gan.checkpoint.FORMAT.read(tmp_path / "a.pt")
     assert (ck.model, ck.epoch, ck.config["model"]) == (model, 3, model)
     assert [state.step for state in ck.optimizers.values()] == [float(ADAM_STEPS)] * 2
     first_param = next(step.discriminator.parameters())
-    first = torch_gan.checkpoint.expected(model)[DISCRIMINATOR].trainable[0]
+    first = torch_gan.checkpoint.FORMAT.expected(model)[DISCRIMINATOR].trainable[0]
     np.testing.assert_array_equal(ck.optimizers[DISCRIMINATOR].exp_avg_sq[first],
                                   step.optimizer_d.state[first_param]["exp_avg_sq"].numpy())
-    torch_gan.checkpoint.write_form(ck, tmp_path / "b.pt")
+    torch_gan.checkpoint.FORMAT.write(ck, tmp_path / "b.pt")
     a, b = (_torch_entries(torch.load(tmp_path / name, weights_only=True)) for name in ("a.pt", "b.pt"))
     _assert_bit_equal(a, b)
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_both_frameworks_expect_the_same_names_shapes_and_adam_order(model):
-    ms_expected, torch_expected = ms_gan.checkpoint.expected(model), torch_gan.checkpoint.expected(model)
+    ms_expected, torch_expected = ms_gan.checkpoint.FORMAT.expected(model), torch_gan.checkpoint.FORMAT.expected(model)
     for net in (GENERATOR, DISCRIMINATOR):
         assert ms_expected[net] == torch_expected[net], net
 
@@ -112,10 +112,10 @@ def test_a_twin_reads_the_other_frameworks_file_as_the_converter_does(tmp_path, 
     `parity convert` converts it, the same notes printed and the same error raised."""
     g, _ = torch_gan.models.build("dcgan", seed=2)
     torch.save(g.state_dict(), tmp_path / "g.pt")
-    params = ms_gan.checkpoint.read_checkpoint(tmp_path / "g.pt")
+    params = ms_gan.checkpoint.FORMAT.read_native(tmp_path / "g.pt")
     assert f"note: {tmp_path / 'g.pt'}: num_batches_tracked dropped" in capsys.readouterr().out
     np.testing.assert_array_equal(params["main.1.moving_variance"].asnumpy(), g.main[1].running_var.numpy())
-    assert set(params) == set(ms_gan.checkpoint.expected("dcgan")[GENERATOR].shapes)
+    assert set(params) == set(ms_gan.checkpoint.FORMAT.expected("dcgan")[GENERATOR].shapes)
 
     state = g.state_dict()
     state["main.0.weight"] = state["main.0.weight"][:, :8]
@@ -125,5 +125,5 @@ def test_a_twin_reads_the_other_frameworks_file_as_the_converter_does(tmp_path, 
         read_checkpoint(tmp_path / "narrow.pt")
     assert "\n  shape mismatches" in str(in_process.value)
     with pytest.raises(ValueError) as relayed:
-        ms_gan.checkpoint.read_checkpoint(tmp_path / "narrow.pt")
+        ms_gan.checkpoint.FORMAT.read_native(tmp_path / "narrow.pt")
     assert str(relayed.value) == str(in_process.value)

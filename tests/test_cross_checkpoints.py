@@ -192,8 +192,8 @@ def sources(tmp_path_factory):
     _nn_adam_file(folder / "nn_adam.ckpt")
     for model in sorted(MODELS):
         config = {"model": model, "lr": 2e-4, "beta1": 0.5}
-        ms_gan.checkpoint.save_training_checkpoint(folder / f"{model}.ckpt", _ms_trained(model), 3, config)
-        torch_gan.checkpoint.save_training_checkpoint(folder / f"{model}.pt", _torch_trained(model), 3, config)
+        ms_gan.checkpoint.FORMAT.save_training_checkpoint(folder / f"{model}.ckpt", _ms_trained(model), 3, config)
+        torch_gan.checkpoint.FORMAT.save_training_checkpoint(folder / f"{model}.pt", _torch_trained(model), 3, config)
     weights = {"g.ckpt", "generator.ckpt", "g.pth", "netD.pth"}
     return {path: "dcgan" if path.name in weights else None for path in sorted(folder.iterdir())}
 
@@ -213,9 +213,9 @@ def _jobs(sources, out):
 def _native(src, dst, model, layout):
     """The converter of before: the source's twin reads it with its framework, the other
     twin writes it with its own (mindspore.save_checkpoint, torch.save)."""
-    readers = {"mindspore": ms_gan.checkpoint, "torch": torch_gan.checkpoint}
-    ck = readers[framework_of(src)].read_form(src, model)
-    readers[framework_of(dst)].write_form(ck, dst, layout)
+    readers = {"mindspore": ms_gan.checkpoint.FORMAT, "torch": torch_gan.checkpoint.FORMAT}
+    ck = readers[framework_of(src)].read(src, model)
+    readers[framework_of(dst)].write(ck, dst, layout)
 
 
 def test_every_layout_converts_as_the_frameworks_own_pipeline(sources, tmp_path):

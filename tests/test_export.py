@@ -15,7 +15,7 @@ import ms_gan.export
 import ms_gan.models
 import parity.__main__
 import torch_gan.checkpoint
-from ms_gan.checkpoint import write_form
+from ms_gan.checkpoint import FORMAT
 from ms_gan.init import load_arrays, state_arrays
 from ms_gan.models import layers
 from parity.common import export
@@ -41,7 +41,7 @@ def arrays_of(model, seed=0):
 def training_checkpoint(model, path):
     """A training-layout checkpoint of both networks (no Adam state), MindSpore or PyTorch by suffix."""
     ck = Checkpoint(arrays_of(model), training=True, config={"model": model}, model=model)
-    (write_form if path.suffix == ".ckpt" else torch_gan.checkpoint.write_form)(ck, path)
+    (FORMAT if path.suffix == ".ckpt" else torch_gan.checkpoint.FORMAT).write(ck, path)
     return path
 
 
@@ -205,9 +205,9 @@ def test_the_tutorials_and_the_other_frameworks_files_export(tmp_path, capsys):
     exported by the other twin through the converter."""
     g = arrays_of("dcgan")[GENERATOR]
     tutorial = tmp_path / "generator.ckpt"
-    write_form(Checkpoint({GENERATOR: g}, model="dcgan"), tutorial, layout="tutorial")
+    FORMAT.write(Checkpoint({GENERATOR: g}, model="dcgan"), tutorial, layout="tutorial")
     weights = tmp_path / "netD.pth"
-    torch_gan.checkpoint.write_form(Checkpoint({DISCRIMINATOR: arrays_of("dcgan")[DISCRIMINATOR]}, model="dcgan"),
+    torch_gan.checkpoint.FORMAT.write(Checkpoint({DISCRIMINATOR: arrays_of("dcgan")[DISCRIMINATOR]}, model="dcgan"),
                                     weights)
     for main, checkpoint, fmt, net in ((MS_MAIN, tutorial, MINDIR, "generator"), (TORCH_MAIN, tutorial, ONNX, "generator"),
                                        (MS_MAIN, weights, ONNX, "discriminator")):
@@ -272,7 +272,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, monke
     checkpoint = training_checkpoint("gan", tmp_path / "run.ckpt")
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
     weights_d = tmp_path / "d.ckpt"
-    write_form(Checkpoint({DISCRIMINATOR: arrays_of("gan")[DISCRIMINATOR]}, model="gan"), weights_d)
+    FORMAT.write(Checkpoint({DISCRIMINATOR: arrays_of("gan")[DISCRIMINATOR]}, model="gan"), weights_d)
     (tmp_path / "taken.onnx").write_bytes(b"keep me")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     cases = [

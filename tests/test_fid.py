@@ -75,8 +75,8 @@ def pytorch_fid_network(tmp_path):
     load_state_dict then needs every one of its tensors, at its shape, and no other."""
     import pytorch_fid.inception as pfi
     import torchvision
-    from parity.inception import load_network
-    ours = load_network()
+    from parity.inception import load_inception
+    ours = load_inception()
     ours_convs = [m for _, m in ours.named_modules() if "var" in dict(m.named_parameters(recurse=False))]
     skeleton = torchvision.models.inception_v3(num_classes=1008, aux_logits=False, weights=None, init_weights=False)
     names = [n for n, m in skeleton.named_modules() if isinstance(m, torchvision.models.inception.BasicConv2d)]

@@ -10,10 +10,10 @@ import ms_gan.__main__
 import ms_gan.models
 import torch_gan.__main__
 import torch_gan.models
-from ms_gan.checkpoint import save_training_checkpoint as save_ms
+from ms_gan.checkpoint import FORMAT as MS_FORMAT
 from ms_gan.train import TrainStep as MsStep
 from parity.common import training
-from torch_gan.checkpoint import save_training_checkpoint as save_torch
+from torch_gan.checkpoint import FORMAT as TORCH_FORMAT
 from torch_gan.train import TrainStep as TorchStep
 
 pytestmark = pytest.mark.slow     # a file of the other framework goes through the converter, a subprocess
@@ -37,8 +37,8 @@ def checkpoints(tmp_path_factory):
     torch_load(torch_g, stats)
     paths = {"ms training": root / "run.ckpt", "torch training": root / "run.pt",
              "ms weights": root / "g.ckpt", "torch weights": root / "g.pth"}
-    save_ms(paths["ms training"], MsStep(ms_g, ms_d, mode="pynative"), 3, CONFIG)
-    save_torch(paths["torch training"], TorchStep(torch_g, torch_d), 3, CONFIG)
+    MS_FORMAT.save_training_checkpoint(paths["ms training"], MsStep(ms_g, ms_d, mode="pynative"), 3, CONFIG)
+    TORCH_FORMAT.save_training_checkpoint(paths["torch training"], TorchStep(torch_g, torch_d), 3, CONFIG)
     fresh_g, _ = ms_gan.models.build("dcgan")     # parameter names as a bare model has them
     ms_load(fresh_g, {n: p.asnumpy() for n, p in ms_g.parameters_and_names()})
     ms.save_checkpoint(fresh_g, str(paths["ms weights"]))
@@ -113,7 +113,7 @@ def cnn_gan_files(tmp_path_factory):
     g, d = ms_gan.models.build("cnn_gan", seed=1)
     paths = {"ms training": root / "epoch_002.ckpt", "torch training": root / "epoch_002.pt",
              "ms weights": root / "g.ckpt", "torch weights": root / "g.pt"}
-    save_ms(paths["ms training"], MsStep(g, d, mode="pynative"), 2, {"model": "cnn_gan", "seed": 0})
+    MS_FORMAT.save_training_checkpoint(paths["ms training"], MsStep(g, d, mode="pynative"), 2, {"model": "cnn_gan", "seed": 0})
     convert(paths["ms training"], paths["torch training"])
     torch_g, _ = torch_gan.models.build("cnn_gan", seed=1)
     torch.save(torch_g.state_dict(), paths["torch weights"])

@@ -9,7 +9,7 @@ import torch
 from parity.common import evaluation
 from parity.common.checkpoints import DISCRIMINATOR
 from parity.common.datasets import labelled_images
-from torch_gan.checkpoint import load_network
+from torch_gan.checkpoint import FORMAT
 from torch_gan.data import create_labelled_loader
 from torch_gan.device import use_device
 
@@ -24,7 +24,7 @@ def class_logits(discriminator, images):
 
 def main(args):
     device = use_device(args.device)
-    name, discriminator = load_network(args.checkpoint, DISCRIMINATOR, args.model)
+    name, discriminator = FORMAT.load_network(args.checkpoint, DISCRIMINATOR, args.model)
     model = evaluation.classifier_config(args.checkpoint, name)
     channels, image_size, _ = model.image_shape
     discriminator.to(device)

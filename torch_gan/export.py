@@ -14,7 +14,7 @@ import torch
 
 from parity.common import export
 from parity.common.export import ONNX
-from torch_gan.checkpoint import load_network
+from torch_gan.checkpoint import FORMAT
 
 # torch.export specialises a dimension of size 1: the example of a file of any batch size has 2.
 DYNAMIC_EXAMPLE_BATCH = 2
@@ -58,7 +58,7 @@ def run_exported(path, fmt, x):
 TWIN = export.ExportTwin(
     framework=f"PyTorch {torch.__version__}", formats=(ONNX,), dynamic=lambda fmt: True,
     packages=lambda fmt: ("onnx", "onnxruntime", "onnxscript"),
-    load_network=load_network, run_network=run_network, export_network=export_network, run_exported=run_exported)
+    load_network=FORMAT.load_network, run_network=run_network, export_network=export_network, run_exported=run_exported)
 
 
 def main(args):

@@ -7,7 +7,7 @@ import torch
 from parity.common import training
 from parity.common.checkpoints import GENERATOR
 from parity.common.configs import get_config
-from torch_gan.checkpoint import load_network
+from torch_gan.checkpoint import FORMAT
 from torch_gan.device import use_device
 
 
@@ -25,7 +25,7 @@ def generate(generator, noise):
 
 def main(args):
     device = use_device(args.device)
-    model, generator = load_network(args.checkpoint, GENERATOR, args.model)
+    model, generator = FORMAT.load_network(args.checkpoint, GENERATOR, args.model)
     noise = training.sample_noise(args.seed, args.n, get_config(model).noise_shape)
     training.save_image_grid(generate(generator.to(device), noise), args.out)
     print(f"wrote {args.out}: {training.plural(args.n, 'image')} of {model} from {args.checkpoint}")

@@ -134,9 +134,9 @@ class TrainStep:
 
 class Backend:
     """What the shared training loop (parity/common/loop.py) needs of PyTorch."""
-    framework = "torch"
-    suffix = ".pt"
-    checkpoint = torch_gan.checkpoint
+    framework = torch_gan.checkpoint.FORMAT.framework.key
+    suffix = torch_gan.checkpoint.FORMAT.framework.suffix
+    checkpoint = torch_gan.checkpoint.FORMAT
     generate = staticmethod(generate)
 
     def __init__(self, args):

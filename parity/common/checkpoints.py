@@ -27,17 +27,17 @@ Training checkpoints hold G, D, both Adam states, the epoch and the run's config
 layouts.py reads both frameworks' files into a `Checkpoint` (numpy arrays under the
 project's MindSpore names, parity/common/names.py) and writes one out, so each layout is
 read and written in one place, with neither framework (docs/cross_machine.md#checkpoint-files).
-The rules here need no framework either: the name and shape checks, which network a
-weights-only file holds, which model a file is (over every model in configs.MODELS, from
-each framework's own models: `Expected`), nn.Adam's step count.
+The rules here need no framework either: `identify`, the one answer to "which model, and
+which network, is this file?" (over every model in configs.MODELS, from a twin's own
+models: `Expected`) with its one error text, nn.Adam's step count.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from .configs import MODELS
-from .frameworks import FRAMEWORKS, MINDSPORE, TORCH
+from .frameworks import FRAMEWORKS, MINDSPORE, TORCH, framework_of_suffix
 
 GENERATOR = "generator"
 DISCRIMINATOR = "discriminator"
@@ -63,10 +63,13 @@ class CheckpointError(ValueError):
 
 @dataclass
 class AdamState:
-    """One network's Adam state under MindSpore parameter names."""
+    """One network's Adam state under MindSpore parameter names; as a PyTorch file is read,
+    before the model is known, under PyTorch's parameter indices, `order` the indices of
+    its param_groups (identify names them)."""
     exp_avg: dict
     exp_avg_sq: dict
     step: float
+    order: tuple = None
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Checkpoint:
     layout: str = "project"            # as read: "project", "tutorial" or "training"
     notes: list = field(default_factory=list)
     model: str = None                  # the configs.MODELS name whose networks it fits
+    source: object = None              # the file as its framework's loader gives it, tensors as numpy arrays
 
 
 @dataclass(frozen=True)
@@ -91,63 +95,15 @@ class Expected:
 
 def framework_of(path):
     """MINDSPORE or TORCH, from the file's suffix."""
+    record = framework_of_suffix(path)
+    if record is not None:
+        return record.key
     suffix = Path(path).suffix.lower()
-    if suffix in MINDSPORE_SUFFIXES:
-        return MINDSPORE
-    if suffix in TORCH_SUFFIXES:
-        return TORCH
-    raise CheckpointError(f"{path}: unknown checkpoint type {suffix or '(no suffix)'!r}; use "
-                          f"{', '.join(MINDSPORE_SUFFIXES)} for MindSpore or {', '.join(TORCH_SUFFIXES)} for PyTorch")
+    raise CheckpointError(f"{path}: unknown checkpoint type {suffix or '(no suffix)'!r}; use " + " or ".join(
+        f"{', '.join(record.suffixes)} for {record.display}" for record in FRAMEWORKS.values()))
 
 
-# ---------------------------------------------------------------- names and shapes
-
-
-def _mismatches(arrays, shapes):
-    missing = sorted(set(shapes) - set(arrays))
-    unexpected = sorted(set(arrays) - set(shapes))
-    wrong = [f"{n}: file {tuple(arrays[n].shape)}, model {shapes[n]}"
-             for n in shapes if n in arrays and tuple(arrays[n].shape) != shapes[n]]
-    return missing, unexpected, wrong
-
-
-def _problem_text(path, what, missing, unexpected, shapes):
-    lines = [f"{path}: {what} does not fit the model"]
-    if missing:
-        lines.append(f"  missing keys: {', '.join(missing)}")
-    if unexpected:
-        lines.append(f"  unexpected keys: {', '.join(unexpected)}")
-    if shapes:
-        lines.append("  shape mismatches (wrong architecture or config?):")
-        lines += [f"    {s}" for s in shapes]
-    return "\n".join(lines)
-
-
-def check_network(path, net, arrays, expected, model):
-    """Every name and shape of `arrays` is the `net` of `model` (its Expected), or a
-    CheckpointError lists each difference."""
-    problems = _mismatches(arrays, expected.shapes)
-    if any(problems):
-        raise CheckpointError(_problem_text(path, f"the {net} ({model})", *problems))
-
-
-def identify(path, arrays, expected, model):
-    """Which network a weights-only file holds: the one of `model` (`expected`: its
-    {GENERATOR / DISCRIMINATOR: Expected}) whose names and shapes it has."""
-    for net in NETWORKS:
-        if not any(_mismatches(arrays, expected[net].shapes)):
-            return net
-    closest = max(NETWORKS, key=lambda n: len(set(arrays) & set(expected[n].shapes)))
-    raise CheckpointError(_problem_text(path, f"neither network of {model}; closest is the {closest}, which",
-                                        *_mismatches(arrays, expected[closest].shapes)))
-
-
-def _check_adam(path, net, state, expected):
-    trainable = {n: expected.shapes[n] for n in expected.trainable}
-    for label, moments in ((EXP_AVG, state.exp_avg), (EXP_AVG_SQ, state.exp_avg_sq)):
-        problems = _mismatches(moments, trainable)
-        if any(problems):
-            raise CheckpointError(_problem_text(path, f"{OPTIMIZER[net]} {label}", *problems))
+# ---------------------------------------------------------------- rules without a model
 
 
 def nonfinite(ck):
@@ -166,9 +122,6 @@ def require_training(path, ck):
     if lacking:
         raise CheckpointError(f"{path}: not a training checkpoint to resume from (it lacks {', '.join(lacking)})")
     return ck
-
-
-# ---------------------------------------------------------------- Adam
 
 
 def adam_hyper(config, key):
@@ -196,59 +149,123 @@ def nn_adam_step(path, net, powers, config):
                           f"in the checkpoint's config")
 
 
-# ---------------------------------------------------------------- which model: parity convert
+def config_model(path, config, model=None):
+    """The model a training checkpoint's config names, or None; a `model` (--model) other
+    than it is a CheckpointError naming both."""
+    stored = config.get("model") if isinstance(config, dict) else None
+    if stored is not None and model is not None and model != stored:
+        raise CheckpointError(f"--model {model} contradicts {path}: it is a {stored} checkpoint (its config); "
+                              f"leave --model out")
+    return stored
 
 
-def match_model(path, parse, names, config, expected, model=None):
-    """The file as a Checkpoint of the model its config names (a `model` other than it is
-    refused), of `model`, or of the one model in MODELS it fits when `model` is None, every
-    name and shape checked against that model. A file that fits several models alike
-    (cnn_gan's and sgan's generators are the same network) needs `model`, and a `model`
-    that another model fits contradicts the file (pick_model).
-
-    parse(model) -> the file read as that model's Checkpoint, unchecked (a CheckpointError
-    when it cannot be); expected(model) -> {GENERATOR / DISCRIMINATOR: Expected};
-    names: the file's own names (the closest model shares most); config: the run's
-    config the file holds (a dict), or None."""
-    stored = config_model(path, config, model)
-    if stored is not None:
-        return _fit(path, parse, expected, stored)
-    if model is not None:
-        try:
-            return _fit(path, parse, expected, model)
-        except CheckpointError:
-            fits, errors = _fitting(path, parse, expected)
-            if not fits:
-                raise
-    else:
-        fits, errors = _fitting(path, parse, expected)
-    if not fits:   # say what does not fit the closest model, parameter by parameter
-        closest = max(MODELS, key=lambda m: max(len(set(names) & set(expected(m)[n].shapes)) for n in NETWORKS))
-        raise CheckpointError(f"{errors[closest]}\n  the file fits no model; {closest} is the closest by "
-                              f"parameter names (give --model NAME to compare with another)")
-    what = "the " + " and ".join(next(iter(fits.values())).networks)
-    return fits[pick_model(path, what, list(fits), model)]
+def candidate_models(ck):
+    """The models a Checkpoint as read may be of: the one its config names, else every model."""
+    stored = config_model(None, ck.config)
+    return [stored] if stored is not None else list(MODELS)
 
 
-def _fit(path, parse, expected, model):
-    ck = parse(model)
+# ---------------------------------------------------------------- which model: the one engine
+
+
+def identify(path, ck, expected, model=None, part=None):
+    """`ck` completed as a checkpoint of the model it is, every name and shape checked:
+    `.model` set, a weights-only file's network named, PyTorch's Adam moments named. The
+    model is the one a training checkpoint's config names (`model`, --model, must agree),
+    else the one model in `expected` it fits; `model` must be one of those it fits.
+    `part` (GENERATOR or DISCRIMINATOR): only that network is wanted (generate, evaluate,
+    export); it alone is kept and checked. Any other case is a CheckpointError, each a
+    one-line text (`_misfit` says what does not fit).
+
+    ck: a Checkpoint as layouts.py reads it, the model not yet known: a weights-only file's
+    network under None unless its layout names it, PyTorch's Adam moments under indices.
+    expected: {model: {GENERATOR / DISCRIMINATOR: Expected}} of candidate_models(ck)."""
+    stored = config_model(path, ck.config, model)
+    if part is not None:
+        ck = replace(ck, networks={part: next(iter(ck.networks.values())) if not ck.training else ck.networks[part]},
+                     optimizers={})
+    fits, misfits = {}, {}
+    for name in ([stored] if stored is not None else expected):
+        fits[name], misfits[name] = _fit(ck, expected[name])
+    fits = {name: fit for name, fit in fits.items() if fit is not None}
+    if stored is not None and stored not in fits:
+        raise CheckpointError(_misfit(path, ck, part, stored, stored, misfits[stored]))
+    if fits:
+        what = "the " + " and ".join(next(iter(fits.values())).networks)
+        name = pick_model(path, what, list(fits), model)
+        return replace(fits[name], model=name)
+    if part is not None and not ck.training:
+        other = DISCRIMINATOR if part == GENERATOR else GENERATOR
+        arrays = ck.networks[part]
+        others = [name for name in expected if _fit(replace(ck, networks={other: arrays}), expected[name])[0]]
+        if others:
+            raise CheckpointError(f"{path} holds the {other} of {' or '.join(others)}, not a {part}")
+    closest = model or max(expected, key=lambda name: _overlap(ck, expected[name]))
+    raise CheckpointError(_misfit(path, ck, part, model, closest, misfits[closest]))
+
+
+def _fit(ck, expected):
+    """(`ck` completed for the model `expected` describes, None) when it fits that model,
+    else (None, what does not fit: "the generator: missing keys: ...")."""
+    networks, optimizers = {}, {}
     for net, arrays in ck.networks.items():
-        check_network(path, net, arrays, expected(model)[net], model)
+        if net is None:     # the file does not say which network: the one whose names and shapes it has
+            net = next((n for n in NETWORKS if not _mismatch(arrays, expected[n].shapes)),
+                       max(NETWORKS, key=lambda n: len(set(arrays) & set(expected[n].shapes))))
+        problem = _mismatch(arrays, expected[net].shapes)
+        if problem:
+            return None, f"{net}: {problem}"
+        networks[net] = arrays
     for net, state in ck.optimizers.items():
-        _check_adam(path, net, state, expected(model)[net])
-    ck.model = model
-    return ck
+        names = expected[net].trainable
+        if state.order is not None:
+            if len(state.order) != len(names):
+                return None, f"{OPTIMIZER[net]}: it holds {len(state.order)} parameters, the {net} has {len(names)}"
+            state = name_adam(state, expected[net])
+        trainable = {n: expected[net].shapes[n] for n in names}
+        for label, moments in ((EXP_AVG, state.exp_avg), (EXP_AVG_SQ, state.exp_avg_sq)):
+            problem = _mismatch(moments, trainable)
+            if problem:
+                return None, f"{OPTIMIZER[net]} {label}: {problem}"
+        optimizers[net] = state
+    return replace(ck, networks=networks, optimizers=optimizers), None
 
 
-def _fitting(path, parse, expected):
-    """({model: Checkpoint} of every model in MODELS the file fits, {model: CheckpointError} of the others)."""
-    fits, errors = {}, {}
-    for model in MODELS:
-        try:
-            fits[model] = _fit(path, parse, expected, model)
-        except CheckpointError as error:
-            errors[model] = error
-    return fits, errors
+def name_adam(state, expected):
+    """A PyTorch Adam state under parameter indices (`state.order`, as many as the network
+    `expected` describes has trainable names) under those names, in order; a parameter that
+    never had a gradient (no state) gets Adam's initial state, zeros."""
+    name_of = dict(zip(state.order, expected.trainable))
+    moments = []
+    for by_index in (state.exp_avg, state.exp_avg_sq):
+        named = {name_of[i]: a for i, a in by_index.items()}
+        moments.append({n: named[n] if n in named else np.zeros(expected.shapes[n], np.float32)
+                        for n in expected.trainable})
+    return AdamState(*moments, state.step)
+
+
+def _mismatch(arrays, shapes):
+    """What keeps `arrays` from having exactly the names and `shapes` ({name: shape}), or ""."""
+    missing = sorted(set(shapes) - set(arrays))
+    unexpected = sorted(set(arrays) - set(shapes))
+    wrong = [f"{n}: file {tuple(arrays[n].shape)}, model {shapes[n]}"
+             for n in shapes if n in arrays and tuple(arrays[n].shape) != shapes[n]]
+    parts = [("missing keys", ", ".join(missing)), ("unexpected keys", ", ".join(unexpected)),
+             ("shape mismatches (wrong architecture or config?)", "; ".join(wrong))]
+    return "; ".join(f"{label}: {names}" for label, names in parts if names)
+
+
+def _overlap(ck, expected):
+    """How many of `ck`'s names the model `expected` describes has, network by network."""
+    return sum(len(set(arrays) & set(expected[net].shapes)) if net is not None
+               else max(len(set(arrays) & set(expected[n].shapes)) for n in NETWORKS)
+               for net, arrays in ck.networks.items())
+
+
+def _misfit(path, ck, part, model, closest, problem):
+    """The one text of a file that is no checkpoint of `model` (None: of any model)."""
+    what = part or ("training checkpoint" if ck.training else next(iter(ck.networks)) or " or ".join(NETWORKS))
+    return f"{path} holds no {what} of {model or 'any model'}; against {closest}'s {problem}"
 
 
 def pick_model(path, what, fits, model=None):
@@ -264,60 +281,3 @@ def pick_model(path, what, fits, model=None):
         raise CheckpointError(f"{path}: ambiguous: {what} fits {' and '.join(fits)} alike "
                               f"(the same names and shapes); give --model {'|'.join(fits)}")
     return fits[0] if fits else None
-
-
-def config_model(path, config, model=None):
-    """The model a training checkpoint's config names, or None; a `model` (--model) other
-    than it is a CheckpointError naming both."""
-    stored = (config or {}).get("model")
-    if stored is not None and model is not None and model != stored:
-        raise CheckpointError(f"--model {model} contradicts {path}: it is a {stored} checkpoint (its config); "
-                              f"leave --model out")
-    return stored
-
-
-# ---------------------------------------------------------------- which model: generate, evaluate
-
-
-def _difference(entries, expected):
-    """What keeps `entries` ({name: shape}) from being `expected`, in a few words."""
-    missing = [n for n in expected if n not in entries]
-    unexpected = [n for n in entries if n not in expected]
-    shapes = [f"{n} {entries[n]} (not {expected[n]})" for n in expected if n in entries and entries[n] != expected[n]]
-    parts = [(f"{len(missing)} missing", missing), (f"{len(unexpected)} unexpected", unexpected),
-             (f"{len(shapes)} of other shapes", shapes)]
-    return "; ".join(f"{label}, e.g. {', '.join(names[:2])}" for label, names in parts if names)
-
-
-def checkpoint_model(path, entries, config, part, network_shapes, model=None):
-    """The model whose `part` (GENERATOR or DISCRIMINATOR) checkpoint `path` holds, for
-    `generate` and `evaluate`: a training checkpoint's config names it; a weights-only file
-    is matched by names and shapes against every model, as `parity convert` does.
-
-    entries: {name: shape} of the file's `part` (its own network for a weights-only file);
-    config: the training config it holds, or None; network_shapes(model, part) -> {name:
-    shape} of that network under the same names. `model` (--model) must agree with the
-    file; any other case is a one-line CheckpointError."""
-    stored = config_model(path, config, model)
-    if stored is not None:
-        return stored
-    fits = [name for name in MODELS if network_shapes(name, part) == entries]
-    found = pick_model(path, f"the {part}", fits, model)
-    if found is not None:
-        return found
-    other = DISCRIMINATOR if part == GENERATOR else GENERATOR
-    others = [name for name in MODELS if network_shapes(name, other) == entries]
-    if others:
-        raise CheckpointError(f"{path} holds the {other} of {' or '.join(others)}, not a {part}")
-    closest = model or max(MODELS, key=lambda name: len(set(entries) & set(network_shapes(name, part))))
-    raise CheckpointError(f"{path} holds no {part} of {model or 'any model'}; against {closest}'s: "
-                          f"{_difference(entries, network_shapes(closest, part))}")
-
-
-def network_model(path, part, arrays, config, expected, model=None):
-    """The model whose `part` a file's `arrays` are (checkpoint_model), checked to fit it:
-    what generate and evaluate load. expected(model) -> {GENERATOR / DISCRIMINATOR: Expected}."""
-    entries = {name: tuple(a.shape) for name, a in arrays.items()}
-    found = checkpoint_model(path, entries, config, part, lambda name, net: expected(name)[net].shapes, model)
-    check_network(path, part, arrays, expected(found)[part], found)
-    return found

@@ -5,8 +5,10 @@ Each twin reads its own framework's files with the framework and hands the resul
 a file of the other framework, and every file of `parity convert`, is read and written here
 alone, so a machine with one framework reads and writes both.
 
-`expected(model)` -> {GENERATOR / DISCRIMINATOR: Expected} comes from the caller: either
-twin builds the same names and shapes (tests/test_checkpoint_form.py).
+A file is read here without knowing its model (`LAYOUTS[framework].parse`), and
+checkpoints.identify finds it; writing takes the model's {GENERATOR / DISCRIMINATOR:
+Expected}, from either twin: both build the same names and shapes
+(tests/test_checkpoint_form.py).
 
 MindSpore layouts (first rule that matches):
     any name `epoch`, `config`, `optimizer_*.`, or `generator.<layer>.` or
@@ -31,16 +33,16 @@ None, which no model sets).
 """
 import json
 import pickle
-import warnings
 import zipfile
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from . import mindspore_files, torch_files
 from .checkpoints import (CONFIG, DISCRIMINATOR, EPOCH, EXP_AVG, EXP_AVG_SQ, GENERATOR, MINDSPORE, NETWORKS,
                           OPTIMIZER, STATE_STEP, TORCH, AdamState, Checkpoint, CheckpointError, adam_hyper,
-                          framework_of, identify, match_model, nn_adam_step, nonfinite)
+                          nn_adam_step)
 from .names import NUM_BATCHES_TRACKED, ms_to_torch_names, torch_to_ms_names
 
 PROJECT_PREFIX = "main."
@@ -85,12 +87,14 @@ def ms_config(path, raw):
     return config
 
 
-def _ms_parse(path, raw, model, expected):
-    """`raw` ({name: array or str}) read as a checkpoint of `model`, unchecked."""
+def ms_parse(path, raw):
+    """A MindSpore file's entries `raw` ({name: array or str}) as a Checkpoint whose model
+    is not yet known (checkpoints.identify): a weights-only file's network under None
+    unless the tutorial's names say which."""
     if ms_is_training(raw):
         return _ms_training(path, raw)
     net, arrays, layout = _ms_weights(path, raw)
-    return Checkpoint({net or identify(path, arrays, expected(model), model): arrays}, layout=layout)
+    return Checkpoint({net: arrays}, layout=layout)
 
 
 def _ms_weights(path, raw):
@@ -153,28 +157,11 @@ def _ms_training(path, raw):
     return ck
 
 
-def ms_read_form(path, raw, expected, model=None):
-    """The Checkpoint of a MindSpore file's entries `raw` ({name: array or str}), every name
-    and shape checked against `model`, or against every model when None (match_model)."""
-    try:
-        config = ms_config(path, raw)
-    except CheckpointError:
-        config = None      # the parse says what is wrong with it
-    return match_model(path, lambda name: _ms_parse(path, raw, name, expected), list(raw), config, expected, model)
-
-
-def ms_network(path, raw, part):
-    """({name: array} of the `part` a MindSpore file's entries hold, the run's config or None)."""
-    if ms_is_training(raw):
-        ck = _ms_training(path, raw)
-        return ck.networks[part], ck.config
-    return _ms_weights(path, raw)[1], None
-
-
 def ms_entries(ck, expected, layout="project"):
     """{name: numpy array, or str for config} in the project's MindSpore layout, or the
-    MindSpore tutorial's names when layout is "tutorial"; in the order MindSpore saves them."""
-    exp = expected(ck.model)
+    MindSpore tutorial's names when layout is "tutorial"; in the order MindSpore saves them.
+    expected: {GENERATOR / DISCRIMINATOR: Expected} of the checkpoint's model."""
+    exp = expected
     if not ck.training:
         (net, arrays), = ck.networks.items()
         rename = (lambda name: f"{net}.{name[len(PROJECT_PREFIX):]}") if layout == "tutorial" else (lambda name: name)
@@ -226,22 +213,19 @@ def torch_arrays(path, state, notes):
     return arrays
 
 
-def torch_adam_state(path, net, state_dict, expected):
-    """A torch.optim.Adam state_dict (tensors as arrays) of the network `expected`
-    describes, as AdamState."""
+def torch_adam_state(path, net, state_dict):
+    """A torch.optim.Adam state_dict (tensors as arrays) as AdamState under PyTorch's
+    parameter indices, `order` its param_groups' (checkpoints.identify names them)."""
     if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
         raise CheckpointError(f"{path}: {OPTIMIZER[net]} is not a torch.optim.Adam state_dict")
-    indices = [i for group in state_dict["param_groups"] for i in group["params"]]
-    names = expected.trainable
-    if len(indices) != len(names):
-        raise CheckpointError(f"{path}: {OPTIMIZER[net]} holds {len(indices)} parameters, the {net} has {len(names)}")
-    name_of = dict(zip(indices, names))
     exp_avg, exp_avg_sq, steps = {}, {}, set()
     try:
+        order = tuple(i for group in state_dict["param_groups"] for i in group["params"])
         for index, entry in state_dict["state"].items():
-            name = name_of[index]
-            exp_avg[name], exp_avg_sq[name] = entry["exp_avg"], entry["exp_avg_sq"]
-            if exp_avg_sq[name].any():
+            if index not in order:
+                raise KeyError(index)
+            exp_avg[index], exp_avg_sq[index] = entry["exp_avg"], entry["exp_avg_sq"]
+            if exp_avg_sq[index].any():
                 # A parameter whose moments are 0 has had no gradient since its state was made
                 # (the adversarial head of a --supervised D): Adam leaves it where it is, and
                 # its step, which then lags the others', moves nothing.
@@ -252,10 +236,7 @@ def torch_adam_state(path, net, state_dict, expected):
     if len(steps) > 1:
         raise CheckpointError(f"{path}: {OPTIMIZER[net]} has different step counts {sorted(steps)}; "
                               f"MindSpore's Adam keeps one for all parameters")
-    for name in names:   # parameters that never had a gradient: Adam's initial state
-        exp_avg.setdefault(name, np.zeros(expected.shapes[name], np.float32))
-        exp_avg_sq.setdefault(name, np.zeros(expected.shapes[name], np.float32))
-    return AdamState(exp_avg, exp_avg_sq, steps.pop() if steps else 0.0)
+    return AdamState(exp_avg, exp_avg_sq, steps.pop() if steps else 0.0, order)
 
 
 def torch_adam_dict(expected, state, config):
@@ -282,33 +263,22 @@ def _torch_training(path, raw):
                       epoch=raw.get(EPOCH), config=raw.get(CONFIG), layout="training", notes=notes)
 
 
-def _torch_parse(path, raw, model, expected):
-    """`raw` (what torch.load gave, tensors as arrays) read as a checkpoint of `model`, unchecked."""
+def torch_parse(path, raw):
+    """What torch.load gave for a PyTorch file (`raw`, tensors as numpy arrays) as a
+    Checkpoint whose model is not yet known (checkpoints.identify): a state_dict's network
+    under None, the Adam states under parameter indices."""
     if torch_is_training(raw):
         ck = _torch_training(path, raw)
-        ck.optimizers = {net: torch_adam_state(path, net, raw[OPTIMIZER[net]], expected(model)[net])
-                         for net in NETWORKS if OPTIMIZER[net] in raw}
+        ck.optimizers = {net: torch_adam_state(path, net, raw[OPTIMIZER[net]]) for net in NETWORKS
+                         if OPTIMIZER[net] in raw}
         return ck
     notes = []
-    arrays = torch_arrays(path, raw, notes)
-    return Checkpoint({identify(path, arrays, expected(model), model): arrays}, notes=notes)
+    return Checkpoint({None: torch_arrays(path, raw, notes)}, notes=notes)
 
 
-def torch_read_form(path, raw, expected, model=None):
-    """The Checkpoint of what torch.load gave for a PyTorch file (`raw`, tensors as numpy
-    arrays), every name and shape checked against `model`, or every model when None."""
-    config = raw.get(CONFIG) if isinstance(raw, dict) else None
-    return match_model(path, lambda name: _torch_parse(path, raw, name, expected),
-                       list(raw) if isinstance(raw, dict) else [],
-                       config if isinstance(config, dict) else None, expected, model)
-
-
-def torch_network(path, raw, part):
-    """({name: array} of the `part` a PyTorch file holds, under MindSpore names, the run's config or None)."""
-    if torch_is_training(raw):
-        ck = _torch_training(path, raw)
-        return ck.networks[part], ck.config
-    return torch_arrays(path, raw, []), None
+def torch_config(path, raw):
+    """The run's config a PyTorch training checkpoint holds, or None."""
+    return raw.get(CONFIG) if isinstance(raw, dict) else None
 
 
 def ms_to_torch_state(arrays, order=None):
@@ -330,10 +300,12 @@ def torch_to_ms_state(state):
     return torch_arrays("state_dict", state, [])
 
 
-def torch_tree(ck, expected):
+def torch_tree(ck, expected, layout="project"):
     """What torch.load would return for this checkpoint in the project's PyTorch layout (the
-    same names as pytorch/examples' dcgan), with numpy arrays for tensors."""
-    exp = expected(ck.model)
+    same names as pytorch/examples' dcgan, so `layout` "tutorial" is the same), with numpy
+    arrays for tensors. expected:
+    {GENERATOR / DISCRIMINATOR: Expected} of the checkpoint's model."""
+    exp = expected
     # In the order of the model's state_dict; num_batches_tracked follows running_var.
     states = {net: ms_to_torch_state({n: arrays[n] for n in in_framework_order(exp[net], TORCH)})
               for net, arrays in ck.networks.items()}
@@ -383,33 +355,21 @@ def read_torch_file(path):
         raise CheckpointError(f"{path} is not a PyTorch checkpoint (truncated or corrupt?)") from None
 
 
-def read_form(path, expected, model=None):
-    """The Checkpoint either framework's file holds (by its suffix), read without either framework."""
-    if framework_of(path) == MINDSPORE:
-        return ms_read_form(path, read_ms_file(path), expected, model)
-    return torch_read_form(path, read_torch_file(path), expected, model)
-
-
-def write_form(ck, path, expected, layout="project"):
-    """Write a Checkpoint as `path`'s framework's file (by its suffix) without either
-    framework; returns the number of tensors written. pytorch/examples' `layout` "tutorial"
-    has the project's names."""
-    if framework_of(path) == MINDSPORE:
-        return mindspore_files.write(ms_entries(ck, expected, layout), path)
-    tree = torch_tree(ck, expected)
+def write_torch_file(tree, path):
+    """Write what torch.load should give back as torch.save would; returns the number of tensors."""
     torch_files.write(tree, path)
     return count_arrays(tree)
 
 
-def read_foreign(path, expected, model=None):
-    """The Checkpoint of the other framework's file, for a twin: read as `parity convert`
-    reads it, its notes printed and NaN/Inf warned of, as converting it first would."""
-    path = Path(path)
-    ck = read_form(path, expected, model)
-    for note in ck.notes:
-        print(f"note: {path}: {note}")
-    bad = nonfinite(ck)
-    if bad:
-        warnings.warn(f"{path}: NaN or Inf in {', '.join(bad)}", RuntimeWarning, stacklevel=3)
-    return ck
+@dataclass(frozen=True)
+class Layout:
+    """One framework's files, read and written here without the framework."""
+    read_file: Callable     # read_file(path) -> raw: what the framework's loader gives, numpy arrays for tensors
+    parse: Callable         # parse(path, raw) -> Checkpoint, its model not yet known (checkpoints.identify)
+    config: Callable        # config(path, raw) -> the run's config a training checkpoint holds, or None
+    unparse: Callable       # unparse(ck, expected, layout) -> raw, `expected` the model's {network: Expected}
+    write_file: Callable    # write_file(raw, path) -> the number of tensors written
 
+
+LAYOUTS = {MINDSPORE: Layout(read_ms_file, ms_parse, ms_config, ms_entries, mindspore_files.write),
+           TORCH: Layout(read_torch_file, torch_parse, torch_config, torch_tree, write_torch_file)}

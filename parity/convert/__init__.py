@@ -2,11 +2,13 @@
 
 The direction comes from the suffixes: `.ckpt` is MindSpore, `.pt`/`.pth` PyTorch. SRC is
 read into one framework-free form (parity/common/checkpoints.py: numpy arrays under the
-project's MindSpore names, parity/common/names.py) and DST written from it, both files
-read and written without either framework (parity/common/layouts.py), so it runs where
-only one is installed (docs/cross_machine.md#checkpoint-files); values and dtypes are kept
-bit for bit. Both are matched against the generator and the discriminator each model
-builds, in whichever framework is installed. Without --model, the file is matched against every model in
+project's MindSpore names, parity/common/names.py) and DST written from it, each file
+opened once, through the CheckpointFormat of whichever twin's framework is installed
+(parity/common/formats.py), which reads and writes the other framework's files without
+it (parity/common/layouts.py), so it runs where only one is installed
+(docs/cross_machine.md#checkpoint-files); values and dtypes are kept bit for bit. Both are
+matched against the generator and the discriminator each model builds (parity.common.
+checkpoints.identify). Without --model, the file is matched against every model in
 configs.MODELS: the one it fits is used; one that fits several alike (cnn_gan's and
 sgan's generators are the same network) needs the model named, and the error says so.
 
@@ -20,8 +22,9 @@ from pathlib import Path
 
 from parity.common import layouts
 from parity.common.files import atomic_path
-from parity.common.checkpoints import MINDSPORE, TORCH, Checkpoint, framework_of
+from parity.common.checkpoints import Checkpoint, framework_of
 from parity.common.checkpoints import CheckpointError as ConversionError
+from parity.common.frameworks import FRAMEWORKS
 
 from .read import load_foreign_checkpoint, read_checkpoint
 from .write import write_checkpoint, writing_notes
@@ -31,7 +34,6 @@ __all__ = ["Checkpoint", "ConversionError", "ConversionReport", "convert", "fram
            "verify_files"]
 
 LAYOUTS = ("project", "tutorial")
-FRAMEWORK_NAMES = {MINDSPORE: "MindSpore", TORCH: "PyTorch"}
 
 
 def verify_files(src, dst, model=None, batch=4, seed=0, notes=None):
@@ -98,7 +100,8 @@ def convert(src, dst, model=None, layout="project", verify=False, force=False, s
     with atomic_path(dst) as tmp:
         tensors = write_checkpoint(ck, tmp, layout)
         if verify:
-            checks = verify_files(src, tmp, ck.model, notes=notes)
+            from .verify import verify_checkpoints
+            checks = verify_checkpoints(src, ck, tmp, read_checkpoint(tmp, ck.model), notes=notes)
             if not all(c.passed for c in checks):
                 from parity.report import format_table
                 raise ConversionError(f"{src} -> {dst}: verification FAILED, nothing written\n{format_table(checks)}")
@@ -114,8 +117,8 @@ def main(args):
         from ms_gan.device import use_device as use_ms_device
         use_ms_device("CPU")   # before any MindSpore kernel runs: --verify builds the twins on it
     report = convert(args.src, args.dst, args.model, args.layout, args.verify, args.force, args.strict)
-    print(f"converted {report.src} ({FRAMEWORK_NAMES[report.source]}, {report.layout_in} layout) -> "
-          f"{report.dst} ({FRAMEWORK_NAMES[report.target]}, {report.layout_out} layout): "
+    print(f"converted {report.src} ({FRAMEWORKS[report.source].display}, {report.layout_in} layout) -> "
+          f"{report.dst} ({FRAMEWORKS[report.target].display}, {report.layout_out} layout): "
           f"{report.model} {', '.join(report.networks)}, {report.tensors} tensors")
     for note in report.notes:
         print(f"note: {note}")
@@ -145,7 +148,7 @@ def _main_own(args):
     torch_model = load_model(args.torch_model, "--torch-model", torch.nn.Module)
     mapping = load_object(args.mapping, "--mapping") if args.mapping else None
     tensors = convert_own(args.src, args.dst, ms_model, torch_model, mapping, args.force)
-    print(f"converted {args.src} ({FRAMEWORK_NAMES[framework_of(args.src)]}) -> {args.dst} "
-          f"({FRAMEWORK_NAMES[framework_of(args.dst)]}) through {args.ms_model} and {args.torch_model}: "
+    print(f"converted {args.src} ({FRAMEWORKS[framework_of(args.src)].display}) -> {args.dst} "
+          f"({FRAMEWORKS[framework_of(args.dst)].display}) through {args.ms_model} and {args.torch_model}: "
           f"{tensors} tensors")
     return 0

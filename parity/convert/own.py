@@ -40,7 +40,7 @@ def convert_own(src, dst, ms_model, torch_model, mapping=None, force=False):
     if dst.exists() and not force:
         raise CheckpointError(f"{dst}: exists; kept (use --force to overwrite)")
     _load(src, source, ms_model, torch_model)
-    pairs = copy_weights(ms_model, torch_model, "mindspore" if source == MINDSPORE else "torch", mapping)
+    pairs = copy_weights(ms_model, torch_model, source, mapping)
     with atomic_path(dst) as tmp:
         if target == MINDSPORE:
             ms.save_checkpoint(ms_model, str(tmp))

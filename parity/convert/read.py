@@ -1,35 +1,29 @@
-"""SRC into the framework-free form, by its suffix, with neither framework needed to read
-the file (parity/common/layouts.py); here the file is checked to be there and its values
-to be finite. The models' names and shapes come from whichever framework is installed."""
+"""SRC into the framework-free form, through a twin's CheckpointFormat (parity/common/
+formats.py), which reads either framework's file with one framework installed; here the
+file is checked to be there and its values to be finite."""
 import importlib
 import warnings
 from pathlib import Path
 
-from parity.common import layouts
-from parity.common.checkpoints import MINDSPORE, TORCH, CheckpointError, framework_of, nonfinite
+from parity.common.checkpoints import CheckpointError, framework_of, nonfinite
+from parity.common.frameworks import FRAMEWORKS, MINDSPORE, TORCH
 
-# The twins' checkpoint modules, either of which knows every model's names and shapes
-# (they agree: tests/test_checkpoint_form.py); the first one that imports is used.
-TWIN_CHECKPOINTS = {TORCH: "torch_gan.checkpoint", MINDSPORE: "ms_gan.checkpoint"}
+# Either twin knows every model's names and shapes (they agree: tests/test_checkpoint_form.py);
+# the first whose framework imports is used.
+PREFERENCE = (TORCH, MINDSPORE)
 
 
-def twin_checkpoint(framework=None):
-    """The checkpoint module of `framework`'s twin, or of the first twin whose framework
+def twin_format(framework=None):
+    """The CheckpointFormat of `framework`'s twin, or of the first twin whose framework
     imports when None; an ImportError naming both when none does."""
-    candidates = [framework] if framework else list(TWIN_CHECKPOINTS)
     errors = []
-    for name in candidates:
+    for key in [framework] if framework else PREFERENCE:
         try:
-            return importlib.import_module(TWIN_CHECKPOINTS[name])
+            return importlib.import_module(f"{FRAMEWORKS[key].package}.checkpoint").FORMAT
         except ImportError as error:
-            errors.append(f"{name}: {error}")
+            errors.append(f"{key}: {error}")
     raise ImportError(f"neither framework is installed ({'; '.join(errors)}): "
                       f"pip install mindspore or torch to know the models' shapes")
-
-
-def expected(model):
-    """{GENERATOR / DISCRIMINATOR: Expected} of `model`, built by an installed framework."""
-    return twin_checkpoint().expected(model)
 
 
 def read_checkpoint(path, model=None, strict=False):
@@ -40,7 +34,7 @@ def read_checkpoint(path, model=None, strict=False):
     path = Path(path)
     framework_of(path)
     _check_file(path)
-    ck = layouts.read_form(path, expected, model)
+    ck = twin_format().read(path, model)
     bad = nonfinite(ck)
     if bad:
         message = f"{path}: NaN or Inf in {', '.join(bad)}"
@@ -67,14 +61,10 @@ def load_foreign_checkpoint(path, framework, model=None):
     TORCH: a state_dict, or the training dict, as torch.load gives. Needs that framework only."""
     if framework == "pytorch":
         framework = TORCH
-    if framework not in (MINDSPORE, TORCH):
+    if framework not in FRAMEWORKS:
         raise ValueError(f"unknown framework {framework!r}: use {MINDSPORE!r} or {TORCH!r}")
     ck = read_checkpoint(path, model)
     for note in ck.notes:
         if not note.startswith("warning:"):
             print(f"note: {path}: {note}")
-    twin = twin_checkpoint(framework)
-    if framework == TORCH:
-        return twin.to_torch(ck)
-    import mindspore as ms
-    return {n: v if isinstance(v, str) else ms.Parameter(v, name=n) for n, v in twin.to_mindspore(ck).items()}
+    return twin_format(framework).to_native(ck)

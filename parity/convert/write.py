@@ -1,14 +1,13 @@
-"""The framework-free form into DST, by its suffix, with neither framework needed to write
-the file (parity/common/layouts.py)."""
-from parity.common import layouts
-from parity.common.checkpoints import MINDSPORE, TORCH
+"""The framework-free form into DST, by its suffix, through a twin's CheckpointFormat
+(parity/common/formats.py), which writes either framework's file with one installed."""
+from parity.common.frameworks import MINDSPORE, TORCH
 
-from .read import expected
+from .read import twin_format
 
 
 def write_checkpoint(ck, path, layout="project"):
-    """Write `ck` in the framework of `path`'s suffix; returns the number of tensors written."""
-    return layouts.write_form(ck, path, expected, layout)
+    """Write `ck` in the framework of `path`'s suffix, atomically; returns the number of tensors written."""
+    return twin_format().write(ck, path, layout)
 
 
 def writing_notes(ck, source, target, layout):
