@@ -567,6 +567,25 @@ def test_verify_of_a_training_checkpoint_covers_both_networks(torch_training, tm
     assert report.passed and "G output, train mode" in names and "D output, eval mode" in names
 
 
+def test_convert_with_verify_opens_each_file_once(torch_training, tmp_path, monkeypatch):
+    """SRC is read once and handed to --verify as read; DST once, to verify it (#25: SRC was
+    opened three times). Every open goes through io.open: torch.load's, zipfile's, ours."""
+    import builtins
+    import io
+    opened, real_open = [], io.open
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and "r" in mode:
+            opened.append(os.path.realpath(file))
+        return real_open(file, mode, *args, **kwargs)
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)
+    src, dst = torch_training[0], tmp_path / "once.ckpt"
+    assert cli(["convert", str(src), str(dst), "--verify"]) == 0
+    assert opened.count(os.path.realpath(src)) == 1
+    assert len([path for path in opened if path.startswith(str(tmp_path.resolve()))]) == 1   # DST, as written
+
+
 def test_verify_fails_on_a_wrong_conversion(ms_files, tmp_path, monkeypatch, capsys):
     def swapped(names):   # gamma and beta exchanged: a classic porting bug
         swap = {"gamma": "beta", "beta": "gamma"}
