@@ -5,6 +5,7 @@ import sys
 
 from parity.common import arguments, devices, quality
 from parity.common.configs import MODELS
+from parity.common.frameworks import FRAMEWORKS, MINDSPORE, PACKAGES, TORCH
 from parity.common.training import FID_N, run_command
 
 
@@ -42,7 +43,7 @@ def build_parser():
     own.add_argument("--mapping", metavar="MODULE:NAME",
                      help="a dict of MindSpore names or layer paths to PyTorch's, or a callable, for twins "
                           "whose names differ (default: none, the same paths)")
-    own.add_argument("--copy", choices=("torch", "mindspore"), default="torch",
+    own.add_argument("--copy", choices=(TORCH, MINDSPORE), default=TORCH,
                      help="whose weights are copied into the other (default %(default)s)")
 
     trajectory = commands.add_parser("trajectory", help="train both frameworks N steps from the same weights, "
@@ -152,7 +153,7 @@ def build_parser():
                        help="unlabelled and labelled images a step, each (default 32)")
     study.add_argument("--seed", type=arguments.SEED, default=0,
                        help="which digits are labelled, the weights, the data order and the noise (default 0)")
-    study.add_argument("--frameworks", nargs="+", choices=("ms_gan", "torch_gan"), default=["ms_gan", "torch_gan"],
+    study.add_argument("--frameworks", nargs="+", choices=PACKAGES, default=list(PACKAGES),
                        help="the trainers to run (default both)")
     study.add_argument("--out", metavar="DIR", default="runs/sgan_study",
                        help="one folder a run; a finished run is not trained or evaluated again, and a longer "
@@ -171,8 +172,7 @@ def build_parser():
                                help="images scored after each epoch (default %(default)s)")
     quality_study.add_argument("--batch-size", type=arguments.POSITIVE_INT,
                                help="images per step (default: the trainers')")
-    quality_study.add_argument("--frameworks", nargs="+", choices=("ms_gan", "torch_gan"),
-                               default=["ms_gan", "torch_gan"], help="the trainers to run (default both)")
+    quality_study.add_argument("--frameworks", nargs="+", choices=PACKAGES, default=list(PACKAGES), help="the trainers to run (default both)")
     quality_study.add_argument("--out", metavar="DIR", default="runs/quality_study",
                                help="one folder a run; a finished run is not trained again, and a longer --epochs "
                                     "continues it (default %(default)s)")
@@ -225,7 +225,7 @@ def add_cross_machine_commands(commands):
                       help="dump your own network: a function returning one network of --framework (default: none)")
     dump.add_argument("--input-shape", type=arguments.SHAPE,
                       help="--factory's input shape, e.g. 4,3,32,32, drawn from --seed (default: --inputs)")
-    dump.add_argument("--framework", choices=("mindspore", "torch"), required=True, help="the framework to run")
+    dump.add_argument("--framework", choices=tuple(FRAMEWORKS), required=True, help="the framework to run")
     dump.add_argument("--out", required=True, help="the folder to write (must not exist)")
     dump.add_argument("--steps", type=arguments.POSITIVE_INT, default=2, help="training steps (default 2)")
     dump.add_argument("--batch", type=BATCH, default=4, help="batch size (default 4)")

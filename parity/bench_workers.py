@@ -19,8 +19,8 @@ from pathlib import Path
 from parity.common.datasets import embedded_digits, scan_images
 from parity.common.distributed import free_port, launch_command
 from parity.common.files import write_text_atomic
+from parity.common.frameworks import PACKAGES
 
-PACKAGES = ("ms_gan", "torch_gan")
 
 
 def digits_folder(root, count):

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from parity.common import layer_rules
+from parity.common.frameworks import FRAMEWORKS, MINDSPORE, TORCH
 from parity.common.layer_rules import class_names, find_rule, read_settings, translate
 
 
@@ -52,8 +53,8 @@ def setting_mismatches(ms_net, torch_net, mapping=None, rules=()):
     found = []
     for path, cell, module, rule in layer_pairs(ms_net, torch_net, mapping, rules):
         found += layer_rules.compare_settings(f"{path or '(model)'} ({type(cell).__name__})",
-                                              read_settings(rule, cell, "mindspore"),
-                                              read_settings(rule, module, "torch"))
+                                              read_settings(rule, cell, MINDSPORE),
+                                              read_settings(rule, module, TORCH))
     return found
 
 
@@ -67,10 +68,10 @@ def assert_same_settings(ms_net, torch_net, mapping=None, rules=()):
         raise SettingsDiffer("the twins' layers are set differently:\n  " + "\n  ".join(mismatches))
 
 
-def copy_weights(ms_net, torch_net, source="torch", mapping=None, rules=()):
+def copy_weights(ms_net, torch_net, source=TORCH, mapping=None, rules=()):
     """Copy every parameter and running statistic of one model into the other; `source`
-    is "torch" or "mindspore". Names and layouts pair by parameter_pairs."""
-    if source not in ("torch", "mindspore"):
+    is TORCH or MINDSPORE ("torch", "mindspore"). Names and layouts pair by parameter_pairs."""
+    if source not in FRAMEWORKS:
         raise ValueError(f"source must be 'torch' or 'mindspore', not {source!r}")
     pairs = parameter_pairs(ms_net, torch_net, mapping, rules)
     ms_tensors, torch_tensors = tensors(ms_net), tensors(torch_net)
@@ -78,7 +79,7 @@ def copy_weights(ms_net, torch_net, source="torch", mapping=None, rules=()):
         if torch_name is None:
             continue
         param, tensor = ms_tensors[ms_name], torch_tensors[torch_name]
-        if source == "torch":
+        if source == TORCH:
             value = layer_rules.to_ms_array(tensor.detach().cpu().numpy(), param.shape)
             param.set_data(ms.Tensor(np.ascontiguousarray(value), dtype=param.dtype))
         else:

@@ -7,9 +7,11 @@ os.environ.setdefault("GLOG_v", "3")
 
 import ms_gan.__main__      # noqa: E402  (after GLOG_v: MindSpore reads it when imported)
 import torch_gan.__main__   # noqa: E402
+from parity.common.frameworks import FRAMEWORKS as RECORDS, MINDSPORE, TORCH  # noqa: E402
 
 # package -> (its command line's main(argv), its checkpoint suffix)
-FRAMEWORKS = {"ms_gan": (ms_gan.__main__.main, ".ckpt"), "torch_gan": (torch_gan.__main__.main, ".pt")}
+FRAMEWORKS = {RECORDS[key].package: (main, RECORDS[key].suffix)
+              for key, main in ((MINDSPORE, ms_gan.__main__.main), (TORCH, torch_gan.__main__.main))}
 IMAGES = 8          # images in the trainers' tiny test folders
 
 

@@ -8,6 +8,7 @@ from mindspore import nn
 from ms_gan.init import init_from_seed
 from ms_gan.models.dropout import Dropout2d
 from parity.common.configs import build_networks
+from parity.common.frameworks import MINDSPORE
 
 DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, Dropout2d)
 
@@ -23,7 +24,7 @@ def build(name, seed=None, dropout=True):
     `dropout=False` turns every dropout layer off (p = 0) in train mode too: the two
     frameworks draw dropout masks from different RNGs, so only then do their training
     runs compute the same steps."""
-    generator, discriminator = build_networks(name, "ms", init_from_seed, seed)
+    generator, discriminator = build_networks(name, MINDSPORE, init_from_seed, seed)
     if not dropout:
         for net in (generator, discriminator):
             for _, layer in dropout_layers(net):

@@ -50,6 +50,7 @@ STATE_STEP = "state_step"
 EPOCH = "epoch"
 CONFIG = "config"
 
+# parity/sgan_study.py's; elsewhere FRAMEWORKS[key].suffixes
 MINDSPORE_SUFFIXES = FRAMEWORKS[MINDSPORE].suffixes
 TORCH_SUFFIXES = FRAMEWORKS[TORCH].suffixes
 # Adam hyperparameters when the checkpoint's config does not name them: both tutorials'.

@@ -9,6 +9,7 @@ added here (docs/adding_a_model.md) is built, checked, converted and trained by 
 import importlib
 from dataclasses import dataclass, field
 
+from .frameworks import MINDSPORE, TORCH
 from .init_spec import DCGAN_CONV_TORCH_DEFAULT_INIT, DCGAN_INIT, TORCH_DEFAULT_INIT, InitSpec
 
 # PyTorch's convention: the weight of the *new* batch statistic in the running average.
@@ -120,13 +121,17 @@ def register(config):
     return config
 
 
+# The ModelConfig field that names each framework's model module.
+MODULE_FIELDS = {MINDSPORE: "ms_module", TORCH: "torch_module"}
+
+
 def build_networks(name, framework, init_from_seed, seed=None):
-    """(generator, discriminator) of model `name` from its `framework` ("ms" or "torch")
+    """(generator, discriminator) of model `name` from its `framework`'s (MINDSPORE or TORCH)
     module, built with the config's kwargs; with a `seed`, each initialised by
     `init_from_seed(net, spec, seed)` (G from seed, D from seed + 1), the same in both
     frameworks. Each framework's `models.build` calls this."""
     config = get_config(name)
-    module = importlib.import_module(getattr(config, f"{framework}_module"))
+    module = importlib.import_module(getattr(config, MODULE_FIELDS[framework]))
     generator = module.Generator(**config.generator_kwargs)
     discriminator = module.Discriminator(**config.discriminator_kwargs)
     if seed is not None:

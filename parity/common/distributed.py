@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .frameworks import MINDSPORE, framework
+
 # Seconds a torchrun worker waits on its peers (torch.distributed's timeout, to join and in
 # a collective) before it gives up. msrun's workers wait its --cluster_time_out to join.
 TIMEOUT_S = 300
@@ -89,9 +91,6 @@ def shard(order, batch_size, world):
     return np.concatenate([batch[part(len(batch), world)] for batch in batches])
 
 
-SCRIPTS = {"ms_gan": "ms-gan", "torch_gan": "torch-gan"}
-
-
 def launch_command(package, workers, argv, port, log_dir):
     """The command that runs `package`'s console script (ms-gan or torch-gan) with `argv`
     as `workers` workers on this machine with its engine's launcher, as the README's
@@ -99,10 +98,11 @@ def launch_command(package, workers, argv, port, log_dir):
     beside this interpreter: msrun starts a script path with `python`, so a shell shim
     (pyenv's) found on PATH would not run."""
     bin_dir = Path(sys.executable).parent
-    script = [str(bin_dir / SCRIPTS[package]), *argv]
+    record = framework(package)
+    script = [str(bin_dir / record.script), *argv]
     if workers == 1:
         return script
-    if package == "ms_gan":
+    if record.key == MINDSPORE:
         return [str(bin_dir / "msrun"), f"--worker_num={workers}", f"--local_worker_num={workers}",
                 f"--master_port={port}", f"--log_dir={log_dir}", "--join=True", *script]
     return [str(bin_dir / "torchrun"), f"--nproc_per_node={workers}", f"--master_port={port}", *script]

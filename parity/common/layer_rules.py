@@ -18,6 +18,7 @@ import difflib
 import math
 from dataclasses import dataclass, field
 
+from parity.common.frameworks import FRAMEWORKS, MINDSPORE
 from parity.common.names import NUM_BATCHES_TRACKED
 
 
@@ -264,9 +265,6 @@ RULES = (
 )
 
 
-FRAMEWORKS = ("mindspore", "torch")
-
-
 def class_names(layer):
     """The names of a layer's class and its bases, most derived first: a framework's own
     class by its bare name ("Conv2d"), any other as module.name, so that a user's class
@@ -421,10 +419,10 @@ def to_torch_array(array, torch_shape):
 
 def read_settings(rule, layer, framework):
     """[(term, shown value, comparable value)] of a live layer under `rule`;
-    framework is "mindspore" or "torch". Plain values: a dump can carry them."""
+    framework is MINDSPORE or TORCH. Plain values: a dump can carry them."""
     rows = []
     for s in rule.settings:
-        if framework == "mindspore":
+        if framework == MINDSPORE:
             read, common, term = s.ms, s.ms_common or s.ms, s.ms_term
         else:
             read, common, term = s.torch, s.torch_common or s.torch, s.torch_term

@@ -6,6 +6,7 @@ module of its networks, so a new model needs no line here.
 from torch import nn
 
 from parity.common.configs import build_networks
+from parity.common.frameworks import TORCH
 from torch_gan.init import init_from_seed
 from torch_gan.models.dropout import Dropout2d
 
@@ -23,7 +24,7 @@ def build(name, seed=None, dropout=True):
     `dropout=False` turns every dropout layer off (p = 0) in train mode too: the two
     frameworks draw dropout masks from different RNGs, so only then do their training
     runs compute the same steps."""
-    generator, discriminator = build_networks(name, "torch", init_from_seed, seed)
+    generator, discriminator = build_networks(name, TORCH, init_from_seed, seed)
     if not dropout:
         for net in (generator, discriminator):
             for _, layer in dropout_layers(net):
