@@ -21,10 +21,10 @@ def declare(name, stream_id):
     stream has the id or the name already."""
     for other, taken in STREAMS.items():
         if taken == stream_id:
-            raise ValueError(f"random stream id {stream_id} of {name!r} is {other!r}'s already; "
+            raise ValueError(f"random stream id {stream_id} of {name} is taken by {other}; "
                              f"every stream needs an id of its own")
     if name in STREAMS:
-        raise ValueError(f"random stream {name!r} is declared already (id {STREAMS[name]})")
+        raise ValueError(f"random stream {name} is declared already (id {STREAMS[name]})")
     STREAMS[name] = stream_id
     return stream_id
 
