@@ -2,7 +2,7 @@
 import sys
 
 from ms_gan.device import DEVICES
-from parity.common.training import build_parser, run_command
+from parity.common.command_line import build_parser, run_command
 
 
 def main(argv=None):

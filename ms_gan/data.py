@@ -46,7 +46,7 @@ def _finish_batch(images, ok, *labels):
     return (to_unit_range(images), *labels)
 
 
-def create_dataset(folder, image_size=64, channels=3, batch_size=128, seed=0, epoch=0,
+def create_pipeline(folder, image_size=64, channels=3, batch_size=128, seed=0, epoch=0,
                    shuffle=True, num_workers=2, drop_remainder=False, world=World()):
     """`folder`: a folder, or a list of image paths (datasets.readable_images). A pipeline of one column "image": float32 (N, channels, image_size, image_size) in
     [-1, 1], in the order of epoch_order(n, seed, epoch) (file order if not shuffle).
@@ -60,8 +60,8 @@ def create_dataset(folder, image_size=64, channels=3, batch_size=128, seed=0, ep
                      drop_remainder)
 
 
-def create_labelled_dataset(paths, labels, image_size, channels, batch_size, num_workers=2):
-    """Columns "image" (as create_dataset's) and "label" (int32 (N,)): `paths` in the order
+def create_labelled_pipeline(paths, labels, image_size, channels, batch_size, num_workers=2):
+    """Columns "image" (as create_pipeline's) and "label" (int32 (N,)): `paths` in the order
     given with the label each one shows the loss (parity.common.datasets.LabelledPlan)."""
     return _pipeline(paths, labels, image_size, channels, batch_size, num_workers, False)
 

@@ -6,9 +6,11 @@ import mindspore as ms
 
 from ms_gan.checkpoint import FORMAT
 from ms_gan.device import use_device
-from parity.common import training
 from parity.common.checkpoints import GENERATOR
 from parity.common.configs import get_config
+from parity.common.pictures import save_image_grid
+from parity.common.run_folder import plural
+from parity.common.streams import sample_noise
 
 
 def generate(generator, noise):
@@ -24,7 +26,7 @@ def generate(generator, noise):
 def main(args):
     use_device(args.device)
     model, generator = FORMAT.load_network(args.checkpoint, GENERATOR, args.model)
-    noise = training.sample_noise(args.seed, args.n, get_config(model).noise_shape)
-    training.save_image_grid(generate(generator, noise), args.out)
-    print(f"wrote {args.out}: {training.plural(args.n, 'image')} of {model} from {args.checkpoint}")
+    noise = sample_noise(args.seed, args.n, get_config(model).noise_shape)
+    save_image_grid(generate(generator, noise), args.out)
+    print(f"wrote {args.out}: {plural(args.n, 'image')} of {model} from {args.checkpoint}")
     return 0

@@ -11,11 +11,11 @@ from mindspore import communication, mint, nn, ops
 
 import ms_gan.checkpoint
 import ms_gan.models
-from ms_gan.data import create_dataset, create_labelled_dataset
+from ms_gan.data import create_labelled_pipeline, create_pipeline
 from ms_gan.device import use_device
 from ms_gan.generate import generate
 from ms_gan.losses import LOSSES
-from parity.common import loop, training
+from parity.common import loop, run_folder, streams
 from ms_gan.models.dropout import Dropout2d
 from parity.common.configs import get_config
 from parity.common.distributed import World, launcher
@@ -73,10 +73,10 @@ def active_dropout(net):
 
 
 class TrainStep:
-    """One training step; `step(real, z, labels=None, masks=None)` -> {name: float} of training.STATS.
+    """One training step; `step(real, z, labels=None, masks=None)` -> {name: float} of run_folder.STATS.
 
     `real`: (N, C, H, W) float32 in [-1, 1], numpy or Tensor; `z`: numpy (N, *noise_shape);
-    `masks`: D's dropout masks, training.dropout_masks(..., self.dropout_shapes,
+    `masks`: D's dropout masks, streams.dropout_masks(..., self.dropout_shapes,
     self.dropout_calls) (D runs on the real images, on the fake ones, then on the fake ones
     after its update; once with `supervised`); default: drawn from seed 0, epoch 0 and the
     number of steps this TrainStep took. Each is assigned to its layer's mask inside the
@@ -84,7 +84,7 @@ class TrainStep:
     `labels`: int (N,) classes, HIDDEN where unseen, for a model with a class head (`loss`
     "sgan": ms_gan.losses.LOSSES). `supervised`: D alone learns the classes of the labelled
     images, a plain classifier (the baseline of semi-supervised training); it returns
-    training.CLASSIFIER_STATS. `optimizer(params, lr=, betas=)` builds each network's
+    run_folder.CLASSIFIER_STATS. `optimizer(params, lr=, betas=)` builds each network's
     optimizer: mint.optim.Adam, PyTorch's Adam (nn.Adam puts epsilon elsewhere and drifts:
     docs/framework_differences.md#adam-epsilon). `mode` "jit" compiles the step with
     ms.jit, "pynative" runs it eagerly. `data_parallel`: this process is one worker of an
@@ -107,7 +107,7 @@ class TrainStep:
         self.gan = GAN(generator, discriminator, lr, beta1, optimizer)
         self.generator, self.discriminator = generator, discriminator
         self.optimizer_g, self.optimizer_d = self.gan.optimizer_g, self.gan.optimizer_d
-        self.stats = training.CLASSIFIER_STATS if supervised else training.STATS
+        self.stats = run_folder.CLASSIFIER_STATS if supervised else run_folder.STATS
         self.steps_taken = 0
         dropout = self._dropout_layers(generator, discriminator)
         self.dropout_shapes = [(layer.p, layer.channels) for layer in dropout]
@@ -182,7 +182,7 @@ class TrainStep:
         if labels is not None and not isinstance(labels, ms.Tensor):
             labels = ms.Tensor(np.asarray(labels, np.int32))
         if masks is None:
-            masks = training.dropout_masks(0, 0, self.steps_taken, real.shape[0], self.dropout_shapes,
+            masks = streams.dropout_masks(0, 0, self.steps_taken, real.shape[0], self.dropout_shapes,
                                            self.dropout_calls)
         mask_params = [layer.mask for layer in active_dropout(self.discriminator)]
         for param, mask in zip(mask_params, masks):    # a new batch size: the masks' new shape
@@ -232,13 +232,13 @@ class Backend:
 
     def image_batches(self, data, config, epoch):
         channels, image_size, _ = get_config(config["model"]).image_shape
-        dataset = create_dataset(data, image_size, channels, config["batch_size"], seed=config["seed"], epoch=epoch,
+        dataset = create_pipeline(data, image_size, channels, config["batch_size"], seed=config["seed"], epoch=epoch,
                                  num_workers=self.workers, world=self.world)
         return dataset.get_dataset_size(), ((real, None) for real, in dataset.create_tuple_iterator(num_epochs=1))
 
     def labelled_batches(self, paths, shown, config, batch_size):
         channels, image_size, _ = get_config(config["model"]).image_shape
-        dataset = create_labelled_dataset(paths, shown, image_size, channels, batch_size, self.workers)
+        dataset = create_labelled_pipeline(paths, shown, image_size, channels, batch_size, self.workers)
         return dataset.get_dataset_size(), dataset.create_tuple_iterator(num_epochs=1)
 
 

@@ -3,10 +3,12 @@ import argparse
 import importlib
 import sys
 
-from parity.common import arguments, devices, quality
+from parity.common import arguments, devices
 from parity.common.configs import MODELS
 from parity.common.frameworks import FRAMEWORKS, MINDSPORE, PACKAGES, TORCH
-from parity.common.training import FID_N, run_command
+from parity.common.command_line import run_command
+from parity.common.fid import INCEPTION, KINDS, default_cache_dir
+from parity.common.run_settings import FID_N
 
 
 # BatchNorm's train-mode statistics need two images a batch (PyTorch refuses one on
@@ -189,7 +191,7 @@ def build_parser():
                      help="images of each side; a larger folder gives a fixed choice of them (default 10000)")
     fid.add_argument("--batch-size", type=arguments.POSITIVE_INT, default=100,
                      help="images a forward pass (default 100)")
-    fid.add_argument("--features", choices=quality.KINDS, default=quality.INCEPTION,
+    fid.add_argument("--features", choices=KINDS, default=INCEPTION,
                      help="inception: the standard FID Inception's 2048 pool3 features; digit: the shipped "
                           "digit classifier's 64, with its confident share and class entropy (default inception)")
     fid.add_argument("--seed", type=arguments.SEED, default=0, help="seed of a checkpoint's noise (default 0)")
@@ -197,7 +199,7 @@ def build_parser():
                      help="model of a checkpoint FAKE (default: found from the file)")
     fid.add_argument("--device", type=arguments.DEVICE, default="cpu",
                      help=f"device of the Inception network and the generator: {devices.ALLOWED} (default cpu)")
-    fid.add_argument("--cache-dir", metavar="DIR", default=str(quality.default_cache_dir()),
+    fid.add_argument("--cache-dir", metavar="DIR", default=str(default_cache_dir()),
                      help="where a folder's statistics are kept, keyed by its content, --n and the features "
                           "(default %(default)s)")
     fid.add_argument("--no-cache", action="store_true", help="neither read nor write cached statistics")

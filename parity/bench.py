@@ -21,30 +21,30 @@ import numpy as np
 import torch
 from PIL import Image
 
+import ms_gan.data
 import ms_gan.models
+import torch_gan.data
 import torch_gan.models
 from ms_gan import native
 from ms_gan.checkpoint import FORMAT
-from ms_gan.data import create_dataset
 from ms_gan.device import use_device as use_ms_device
 from ms_gan.generate import generate as ms_generate
 from ms_gan.train import TrainStep as MsTrainStep
 from parity.check import run_check
-from parity.common import training
+from parity.common import run_settings
 from parity.common.configs import MODELS, get_config
 from parity.common.files import write_text_atomic
 from parity.convert import convert
 from parity.twins import TORCH_DEVICE_FOR
-from torch_gan.data import create_loader
 from torch_gan.generate import generate as torch_generate
 from torch_gan.train import TrainStep as TorchTrainStep
 
 TORCH_REFERENCE = {"train": "torch eager", "generate": "torch", "data": "torch DataLoader"}
 # MindSpore's own convolutions beside the native ones (docs/native.md), where those are on.
 NO_NATIVE = {"train": "ms jit, no native", "generate": "ms, no native"}
-# The batch each model trains at by default (parity/common/training.py DEFAULTS): the faces
+# The batch each model trains at by default (parity/common/run_settings.py DEFAULTS): the faces
 # tutorial's for the default model with --data (dcgan), the embedded digits' for the others.
-TRAINING_BATCH = {name: training.DEFAULTS["data" if name == training.DEFAULTS["data"]["model"] else "embedded"]
+TRAINING_BATCH = {name: run_settings.DEFAULTS["data" if name == run_settings.DEFAULTS["data"]["model"] else "embedded"]
                   ["batch_size"] for name in MODELS}
 
 
@@ -153,11 +153,12 @@ def data_runs(model, folder, batch, workers):
     channels, size, _ = get_config(model).image_shape
 
     def mindspore_pass():
-        dataset = create_dataset(folder, size, channels, batch, num_workers=workers)
+        dataset = ms_gan.data.create_pipeline(folder, size, channels, batch, num_workers=workers)
         return sum(images.shape[0] for images, in dataset.create_tuple_iterator(output_numpy=True, num_epochs=1))
 
     def torch_pass():
-        return sum(images.shape[0] for images in create_loader(folder, size, channels, batch, num_workers=workers))
+        loader = torch_gan.data.create_pipeline(folder, size, channels, batch, num_workers=workers)
+        return sum(images.shape[0] for images in loader)
     return {"mindspore dataset": mindspore_pass, "torch DataLoader": torch_pass}
 
 

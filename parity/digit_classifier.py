@@ -1,6 +1,6 @@
 """`python -m parity digit-classifier --out PATH`: train the digit classifier of the digit score.
 
-A small CNN (parity.common.quality.DigitClassifier, whose numpy forward pass both
+A small CNN (parity.common.fid.DigitClassifier, whose numpy forward pass both
 frameworks' trainers run) trained in PyTorch on the 4,000 training digits of the embedded
 split (datasets.embedded_digits_split; its 1,000 test digits, 100 of each class, are held
 out and give the accuracy), with Adam, cross-entropy, the weights drawn from --seed and the
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from parity.common import quality
+from parity.common import fid
 from parity.common.datasets import epoch_order
 from parity.common.files import atomic_path
 
@@ -26,11 +26,11 @@ LEARNING_RATE = 1e-3
 
 
 def build():
-    """The PyTorch twin of quality.DigitClassifier, its layers named as the .npz's arrays."""
+    """The PyTorch twin of fid.DigitClassifier, its layers named as the .npz's arrays."""
     return nn.Sequential(OrderedDict(
         conv1=nn.Conv2d(1, 16, 3, padding=1), relu1=nn.ReLU(), pool1=nn.MaxPool2d(2),
         conv2=nn.Conv2d(16, 32, 3, padding=1), relu2=nn.ReLU(), pool2=nn.MaxPool2d(2),
-        flatten=nn.Flatten(), fc1=nn.Linear(32 * 7 * 7, 64), relu3=nn.ReLU(), fc2=nn.Linear(64, quality.DIGIT_CLASSES)))
+        flatten=nn.Flatten(), fc1=nn.Linear(32 * 7 * 7, 64), relu3=nn.ReLU(), fc2=nn.Linear(64, fid.DIGIT_CLASSES)))
 
 
 def load(weights):
@@ -62,14 +62,14 @@ def train(images, labels, seed, epochs):
 
 def main(args):
     out = Path(args.out)      # checked before, as every output file (parity.common.files.check_output_file)
-    train_folder, test_folder = quality.digit_split()
-    train_images, train_labels = quality.load_digits(train_folder)
-    test_images, test_labels = quality.load_digits(test_folder)
+    train_folder, test_folder = fid.digit_split()
+    train_images, train_labels = fid.load_digits(train_folder)
+    test_images, test_labels = fid.load_digits(test_folder)
     start, load_before = time.perf_counter(), os.getloadavg()[0]
     model = train(train_images, train_labels, args.seed, args.epochs)
     seconds, load_after = time.perf_counter() - start, os.getloadavg()[0]
     weights = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
-    accuracy = quality.DigitClassifier(weights).accuracy(test_images, test_labels)
+    accuracy = fid.DigitClassifier(weights).accuracy(test_images, test_labels)
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **weights, seed=args.seed, epochs=args.epochs, test_accuracy=accuracy,

@@ -2,10 +2,10 @@
 
 REAL is a folder of images; FAKE a folder, a .npy of float (N, C, H, W) images in [-1, 1],
 or a generator checkpoint of either framework, which draws --n images from the noise
-training.sample_noise gives for --seed, with the framework whose file it is (ms_gan's or
+streams.sample_noise gives for --seed, with the framework whose file it is (ms_gan's or
 torch_gan's checkpoint FORMAT.load_network and generate). --features inception (the default) is the
 standard FID; --features digit the digit classifier's score. A folder's statistics are
-cached (quality.source_statistics). Every input is opened and checked before any image
+cached (fid.source_statistics). Every input is opened and checked before any image
 is scored, so a bad one stops the command with one line and writes nothing.
 """
 import json
@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from parity.common import quality, training
+from parity.common import fid, streams
 from parity.common.checkpoints import GENERATOR
 from parity.common.configs import get_config
 from parity.common.files import write_text_atomic
@@ -23,7 +23,7 @@ CHECKPOINT_SUFFIXES = tuple(suffix for record in FRAMEWORKS.values() for suffix 
 
 
 class CheckpointImages:
-    """A source of --n images (quality.FolderImages' interface) drawn by the generator of a
+    """A source of --n images (fid.FolderImages' interface) drawn by the generator of a
     checkpoint, in the framework whose file it is, in eval mode."""
 
     def __init__(self, path, n, seed, model, device, role="FAKE"):
@@ -45,7 +45,7 @@ class CheckpointImages:
             network = network.to(target)
         self.draw = lambda noise: generate(network, noise)
         config = get_config(self.model)
-        self.noise = training.sample_noise(seed, n, config.noise_shape)
+        self.noise = streams.sample_noise(seed, n, config.noise_shape)
         self.role, self.n, self.channels = role, n, config.image_shape[0]
         self.description = f"{n:,} images of {self.model} drawn from {path} ({framework.display}, seed {seed})"
 
@@ -60,9 +60,9 @@ class CheckpointImages:
 def fake_source(args):
     path = Path(args.fake)
     if path.is_dir():
-        return quality.FolderImages(path, args.n, "FAKE")
+        return fid.FolderImages(path, args.n, "FAKE")
     if path.suffix.lower() == ".npy":
-        return quality.ArrayImages(path, args.n, "FAKE")
+        return fid.ArrayImages(path, args.n, "FAKE")
     if path.suffix.lower() in CHECKPOINT_SUFFIXES:
         return CheckpointImages(path, args.n, args.seed, args.model, args.device)
     if not path.exists():
@@ -74,8 +74,8 @@ def fake_source(args):
 def extractor(kind, device):
     """The features of `kind`; the Inception network is loaded at its first batch (not at
     all when both sides' statistics are cached)."""
-    if kind == quality.DIGIT:
-        return quality.DigitClassifier()
+    if kind == fid.DIGIT:
+        return fid.DigitClassifier()
     loaded = []
 
     def extract(images):
@@ -89,11 +89,11 @@ def extractor(kind, device):
 
 def main(args):
     start = time.perf_counter()
-    if args.features == quality.INCEPTION:      # the device is checked before any work, as in every command
+    if args.features == fid.INCEPTION:      # the device is checked before any work, as in every command
         from torch_gan.device import use_device
         use_device(args.device)
     sources, problems = [], []
-    for source in (lambda: quality.FolderImages(args.real, args.n, "REAL"), lambda: fake_source(args)):
+    for source in (lambda: fid.FolderImages(args.real, args.n, "REAL"), lambda: fake_source(args)):
         try:
             sources.append(source())
         except ValueError as error:     # REAL's and FAKE's problems in one line, not one run at a time
@@ -102,12 +102,12 @@ def main(args):
         raise ValueError("; ".join(problems))
     real, fake = sources
     cache_dir = None if args.no_cache else args.cache_dir
-    result = quality.compare(real, fake, args.features, extractor(args.features, args.device), args.batch_size,
+    result = fid.compare(real, fake, args.features, extractor(args.features, args.device), args.batch_size,
                              cache_dir)
     result["seconds"] = time.perf_counter() - start
     for note in result["notes"]:
         print(f"note: {note}", file=sys.stderr)
-    print(quality.summary(result))
+    print(fid.summary(result))
     if args.json:
         write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
     return 0

@@ -1,7 +1,7 @@
 """`python -m parity quality-study`: is MindSpore's generator as good as PyTorch's?
 
 For every seed and framework it trains --model with the trainer's own command line and
-`--fid-every 1` (parity/common/scoring.py: the digit score for 1-channel models, Inception
+`--fid-every 1` (parity/common/epoch_fid.py: the digit score for 1-channel models, Inception
 FID for 3-channel ones, of --fid-n images from a fixed noise against --data), each run a
 subprocess with its folder under --out; a finished run is not trained again (the trainer,
 with --resume, trains nothing), a longer --epochs continues it. Then, per epoch, each
@@ -11,31 +11,33 @@ difference of means, and whether that lies within the seed-to-seed spread: |diff
 Results: docs/quality_study.md.
 """
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from parity.common import quality
-from parity.common.files import atomic_path, write_text_atomic
-from parity.common.training import Run
-from parity.sgan_study import NAMES, SUFFIXES, _call
+from parity.common import fid
+from parity.common.files import write_text_atomic
+from parity.common.frameworks import framework as framework_record
+from parity.common.pictures import save_line_plot
+from parity.common.run_folder import Run
+from parity.common.subcommands import run_module
 
 COLOURS = {"ms_gan": "tab:blue", "torch_gan": "tab:orange"}
 
 
 def run_one(framework, seed, args):
-    """Train one run (if not done) and return its {"framework", "seed", "seconds", "records"},
-    the records its --fid-every scores of epochs 1..--epochs."""
+    """Train one run of `framework` (its package, ms_gan or torch_gan) if not done, and
+    return its {"framework", "seed", "seconds", "records"}, the records its --fid-every
+    scores of epochs 1..--epochs."""
     out = Path(args.out) / f"{framework}_{args.model}_seed{seed}"
-    run = Run(out, SUFFIXES[framework], resume=True)    # the trainers' folder layout
+    run = Run(out, framework_record(framework).suffix, resume=True)    # the trainers' folder layout
     began = time.perf_counter()
-    _call([sys.executable, "-m", framework, "train", "--model", args.model, "--epochs", str(args.epochs),
-           "--seed", str(seed), "--out", str(out), "--log-every", "0", "--fid-every", "1",
-           "--fid-n", str(args.fid_n), *(["--data", str(args.data)] if args.data else []),
-           *(["--batch-size", str(args.batch_size)] if args.batch_size else []),
-           *(["--resume"] if run.last_checkpoint() else [])])
+    run_module([framework, "train", "--model", args.model, "--epochs", args.epochs, "--seed", seed, "--out", out,
+                "--log-every", 0, "--fid-every", 1, "--fid-n", args.fid_n,
+                *(["--data", args.data] if args.data else []),
+                *(["--batch-size", args.batch_size] if args.batch_size else []),
+                *(["--resume"] if run.last_checkpoint() else [])], capture=False)
     seconds = time.perf_counter() - began
     records = [r for r in map(json.loads, run.metrics_path.read_text().splitlines())
                if "fid" in r and r["epoch"] <= args.epochs]
@@ -44,6 +46,11 @@ def run_one(framework, seed, args):
                          f"(it holds {[(r['epoch'], r['fid_n']) for r in records]} as (epoch, n)); "
                          f"give another --out")
     return {"framework": framework, "seed": seed, "seconds": round(seconds, 1), "records": records}
+
+
+def display(framework):
+    """'MindSpore' for ms_gan."""
+    return framework_record(framework).display
 
 
 def scores(run):
@@ -73,15 +80,15 @@ def verdict(a, b, seeds):
 
 def format_markdown(runs, args):
     kind = runs[0]["records"][0]["fid_kind"]
-    name = "digit FID" if kind == quality.DIGIT else "FID (Inception)"
+    name = "digit FID" if kind == fid.DIGIT else "FID (Inception)"
     pair = len(args.frameworks) == 2
     seeds = ", ".join(map(str, args.seeds))
     lines = [f"{name} of {args.fid_n:,} images of `{args.model}` (fixed noise) against as many of "
              f"`{args.data or 'the embedded digits'}`, after each epoch; per framework the mean over seeds "
              f"{seeds} and, in brackets, the min-max over them. Within spread: |difference| <= the larger "
              f"of the two ranges.", "",
-             "| epoch | " + " | ".join(NAMES[f] for f in args.frameworks)
-             + (f" | {NAMES[args.frameworks[0]]} - {NAMES[args.frameworks[1]]} | within the seeds' spread |" if pair else " |"),
+             "| epoch | " + " | ".join(display(f) for f in args.frameworks)
+             + (f" | {display(args.frameworks[0])} - {display(args.frameworks[1])} | within the seeds' spread |" if pair else " |"),
              "| ---: |" + " ---: |" * len(args.frameworks) + (" ---: | --- |" if pair else "")]
     for row in epoch_rows(runs, args):
         cells = [f"{row[f][0]:.2f} ({row[f][1]:.2f}-{row[f][2]:.2f})" for f in args.frameworks]
@@ -94,29 +101,19 @@ def format_markdown(runs, args):
     for r in runs:
         last = r["records"][-1]
         digits = f"{last['confident']:.1%}, {last['class_entropy']:.3f} bits" if "confident" in last else ""
-        lines.append(f"| {NAMES[r['framework']]} | {r['seed']} | {scores(r)} "
+        lines.append(f"| {display(r['framework'])} | {r['seed']} | {scores(r)} "
                      f"| {digits} | {r['seconds']:.0f} |")
     return "\n".join(lines) + "\n"
 
 
 def save_plot(runs, args, path):
     """One thin line per run, one colour per framework."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(7, 4.5))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    for r in runs:
-        ax.plot([x["epoch"] for x in r["records"]], [x["fid"] for x in r["records"]], color=COLOURS[r["framework"]],
-                linewidth=0.8, marker=".", label=NAMES[r["framework"]] if r["seed"] == args.seeds[0] else None)
-    name = "digit FID" if runs[0]["records"][0]["fid_kind"] == quality.DIGIT else "FID (Inception)"
-    ax.set_title(f"{args.model}: {name} of {args.fid_n:,} images, seeds {', '.join(map(str, args.seeds))}")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(name)
-    ax.set_xticks(range(1, args.epochs + 1))
-    ax.legend()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+    lines = [([x["epoch"] for x in r["records"]], [x["fid"] for x in r["records"]],
+              {"color": COLOURS[r["framework"]], "linewidth": 0.8, "marker": ".",
+               "label": display(r["framework"]) if r["seed"] == args.seeds[0] else None}) for r in runs]
+    name = "digit FID" if runs[0]["records"][0]["fid_kind"] == fid.DIGIT else "FID (Inception)"
+    save_line_plot(path, lines, f"{args.model}: {name} of {args.fid_n:,} images, seeds {', '.join(map(str, args.seeds))}",
+                   "epoch", name, xticks=range(1, args.epochs + 1))
 
 
 def main(args):

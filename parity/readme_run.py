@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from parity.common.subcommands import run_module
 
 REPO = Path(__file__).resolve().parents[1]
 FIGURES = REPO / "docs" / "embedded_run"
@@ -40,11 +41,7 @@ CHECK_ROWS = ("G output, eval mode", "G main.1.moving_mean after a train step", 
 
 def command(args, cwd):
     """Run `python -m ARGS` in `cwd` with this repository first on the path; its stdout."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"python -m {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return done.stdout
+    return run_module(args, cwd=cwd, env={"PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])})
 
 
 def differing_pixels(a, b):

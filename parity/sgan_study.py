@@ -11,40 +11,32 @@ trained or evaluated again, so an interrupted study goes on where it stopped, an
 (--epochs) continues the shorter one's runs.
 """
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from parity.common.checkpoints import MINDSPORE_SUFFIXES, TORCH_SUFFIXES
 from parity.common.files import write_text_atomic
-from parity.common.training import Run
+from parity.common.frameworks import framework as framework_record
+from parity.common.run_folder import Run
+from parity.common.subcommands import run_module
 
 KINDS = {"sgan": [], "supervised": ["--supervised"]}
-NAMES = {"ms_gan": "MindSpore", "torch_gan": "PyTorch"}
-SUFFIXES = {"ms_gan": MINDSPORE_SUFFIXES[0], "torch_gan": TORCH_SUFFIXES[0]}   # what the trainers write
 
 
 def run_one(framework, kind, labels, args):
-    """Train and evaluate one run; returns its evaluation result (dict)."""
+    """Train and evaluate one run of `framework` (its package, ms_gan or torch_gan); returns
+    its evaluation result (dict)."""
     out = Path(args.out) / f"{framework}_{kind}_{labels}"
-    run = Run(out, SUFFIXES[framework], resume=True)    # the trainers' folder layout
+    run = Run(out, framework_record(framework).suffix, resume=True)    # the trainers' folder layout
     last = run.checkpoint_path(args.epochs)
     result_path = out / f"test_accuracy_{last.stem}.json"
     # Even a finished run goes through the trainer (with --resume it trains nothing): it
     # refuses a folder made with other settings, so no result is reused for the wrong run.
-    _call([sys.executable, "-m", framework, "train", "--model", "sgan", "--data", str(args.train),
-           "--labels", str(labels), "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
-           "--seed", str(args.seed), "--out", str(out), "--log-every", "0", *KINDS[kind],
-           *(["--resume"] if run.last_checkpoint() else [])])
+    run_module([framework, "train", "--model", "sgan", "--data", args.train, "--labels", labels,
+                "--epochs", args.epochs, "--batch-size", args.batch_size, "--seed", args.seed, "--out", out,
+                "--log-every", 0, *KINDS[kind], *(["--resume"] if run.last_checkpoint() else [])], capture=False)
     if not result_path.exists():
-        _call([sys.executable, "-m", framework, "evaluate", "--model", "sgan", "--checkpoint", str(last),
-               "--data", str(args.test), "--json", str(result_path)])
+        run_module([framework, "evaluate", "--model", "sgan", "--checkpoint", last, "--data", args.test,
+                    "--json", result_path], capture=False)
     return json.loads(result_path.read_text())
-
-
-def _call(command):
-    if subprocess.run(command).returncode:
-        raise RuntimeError(f"{' '.join(command[2:4])} failed (its error is above): {' '.join(command)}")
 
 
 def format_markdown(rows, args):
@@ -55,7 +47,7 @@ def format_markdown(rows, args):
     for labels in args.labels:
         for framework in args.frameworks:
             acc = {r["kind"]: r["accuracy"] for r in rows if r["labels"] == labels and r["framework"] == framework}
-            lines.append(f"| {labels:,} | {NAMES[framework]} | {acc['sgan']:.1%} | {acc['supervised']:.1%} | "
+            lines.append(f"| {labels:,} | {framework_record(framework).display} | {acc['sgan']:.1%} | {acc['supervised']:.1%} | "
                          f"{100 * (acc['sgan'] - acc['supervised']):+.1f} points |")
     return "\n".join(lines) + "\n"
 

@@ -23,16 +23,20 @@ import torch
 import ms_gan.train
 import torch_gan.train
 from ms_gan.init import state_arrays as ms_state
-from parity.common import training
+from parity.common.streams import step_noise
 from parity.common.configs import get_config
 from parity.common.datasets import embedded_digits, epoch_order, labelled_images, load_image
 from parity.common.files import write_text_atomic
+from parity.common.frameworks import FRAMEWORKS, MINDSPORE as MS_KEY, TORCH as TORCH_KEY
+from parity.common.pictures import save_line_plot
 from parity.twins import Twins
 from torch_gan.init import state_arrays as torch_state
 
 TOLERANCES = (1e-4, 1e-2)    # relative difference of the losses
 UPDATE_TOL = 1e-6            # absolute difference of the parameters after one step
-MINDSPORE, NN_ADAM, TORCH_ULP = "MindSpore", "MindSpore nn.Adam", "PyTorch, weights +1 ulp"
+# the variants' labels; a step's record keeps each side under its framework's key ("mindspore", "torch")
+MS_NAME, TORCH_NAME = FRAMEWORKS[MS_KEY].display, FRAMEWORKS[TORCH_KEY].display
+MINDSPORE, NN_ADAM, TORCH_ULP = MS_NAME, f"{MS_NAME} nn.Adam", f"{TORCH_NAME}, weights +1 ulp"
 VARIANTS = (MINDSPORE, NN_ADAM, TORCH_ULP)
 RUNNING_STATS = ("moving_mean", "moving_variance")
 
@@ -58,7 +62,7 @@ def real_batches(config, steps, batch, seed):
 
 
 def noise(config, steps, batch, seed):
-    return [training.step_noise(seed, 0, i, batch, config.noise_shape) for i in range(steps)]
+    return [step_noise(seed, 0, i, batch, config.noise_shape) for i in range(steps)]
 
 
 @dataclass
@@ -87,7 +91,7 @@ def _sides(model, seed, device, mode, lr, beta1, variants):
                     (twins.torch_g, twins.torch_d))
 
     reference = Twins(model, seed, device)
-    sides = {"PyTorch": torch_side(reference)}
+    sides = {TORCH_NAME: torch_side(reference)}
     if MINDSPORE in variants:
         sides[MINDSPORE] = ms_side(reference, ms.mint.optim.Adam)
     if NN_ADAM in variants or TORCH_ULP in variants:
@@ -137,7 +141,7 @@ def run_trajectory(model, steps, batch=16, seed=0, device="CPU", mode="jit", lr=
                    variants=VARIANTS, log=None):
     """{variant: Variant} of `steps` training steps compared with PyTorch's, step by step."""
     sides = _sides(model, seed, device, mode, lr, beta1, variants)
-    reference = sides.pop("PyTorch")
+    reference = sides.pop(TORCH_NAME)
     config = get_config(model)
     (reals, classes), zs = real_batches(config, steps, batch, seed), noise(config, steps, batch, seed)
     results = {label: Variant(label) for label in sides}
@@ -150,7 +154,7 @@ def run_trajectory(model, steps, batch=16, seed=0, device="CPU", mode="jit", lr=
             param_diff, param_name, over = _differences(side.state(), torch_params)
             loss_rel = max(abs(stats[k] - torch_stats[k]) / abs(torch_stats[k]) for k in ("loss_d", "loss_g"))
             record = {"step": i + 1, "loss_rel": loss_rel, "param_diff": param_diff, "param_name": param_name,
-                      "mindspore" if label != TORCH_ULP else "torch_ulp": stats, "torch": torch_stats}
+                      MS_KEY if label != TORCH_ULP else "torch_ulp": stats, TORCH_KEY: torch_stats}
             if i == 0:
                 record["update"] = _differences(torch_params, start)[0]
                 record["elements_over_update_tol"] = over
@@ -164,7 +168,7 @@ def run_trajectory(model, steps, batch=16, seed=0, device="CPU", mode="jit", lr=
 # ---------------------------------------------------------------- reports
 
 def format_summary(results):
-    lines = [f"{'run (against PyTorch)':<26}  {'steps':>5}  {'within 1e-4':>11}  {'within 1e-2':>11}  "
+    lines = [f"{f'run (against {TORCH_NAME})':<26}  {'steps':>5}  {'within 1e-4':>11}  {'within 1e-2':>11}  "
              f"{'step-1 param diff':>17}  {'last param diff':>15}"]
     for v in results.values():
         s = v.summary()
@@ -189,7 +193,7 @@ def first_parting(results):
 
 
 def format_markdown(title, results):
-    lines = [f"### {title}", "", "| run (against PyTorch) | steps | within 1e-4 | within 1e-2 | step-1 param diff | last param diff |",
+    lines = [f"### {title}", "", f"| run (against {TORCH_NAME}) | steps | within 1e-4 | within 1e-2 | step-1 param diff | last param diff |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for v in results.values():
         s = v.summary()
@@ -197,11 +201,11 @@ def format_markdown(title, results):
                      f"{s['first update param diff']:.2e} | {s['last param diff']:.2e} |")
     lines += ["", *[f"- {line}" for line in first_parting(results)], ""]
     main = results.get(MINDSPORE) or next(iter(results.values()))
-    lines += [f"{main.label} against PyTorch, step by step:", "",
+    lines += [f"{main.label} against {TORCH_NAME}, step by step:", "",
               "| step | loss D (MS / PT) | loss G (MS / PT) | loss rel diff | param diff |", "| ---: | --- | --- | ---: | ---: |"]
-    key = "mindspore" if main.label != TORCH_ULP else "torch_ulp"
+    key = MS_KEY if main.label != TORCH_ULP else "torch_ulp"
     for s in main.steps:
-        a, b = s[key], s["torch"]
+        a, b = s[key], s[TORCH_KEY]
         lines.append(f"| {s['step']} | {a['loss_d']:.6f} / {b['loss_d']:.6f} | {a['loss_g']:.6f} / {b['loss_g']:.6f} | "
                      f"{s['loss_rel']:.2e} | {s['param_diff']:.2e} |")
     return "\n".join(lines) + "\n"
@@ -217,27 +221,14 @@ def write_json(path, model, args, results):
 
 def save_plot(path, title, results):
     """The loss and parameter differences against PyTorch over the steps, log scale."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from parity.common.files import atomic_path
-    fig = Figure(figsize=(7, 4.2))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    lines = []
     for (label, v), color in zip(results.items(), ("tab:blue", "tab:orange", "tab:gray")):
         steps = [s["step"] for s in v.steps]
-        ax.plot(steps, [max(s["loss_rel"], 1e-12) for s in v.steps], color=color, label=f"{label}: loss rel diff")
-        ax.plot(steps, [max(s["param_diff"], 1e-12) for s in v.steps], color=color, linestyle="--",
-                label=f"{label}: max param diff")
-    for tol in TOLERANCES:
-        ax.axhline(tol, color="black", linewidth=0.6, linestyle=":")
-    ax.set_yscale("log")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("difference from PyTorch")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
+        lines += [(steps, [max(s["loss_rel"], 1e-12) for s in v.steps], {"color": color, "label": f"{label}: loss rel diff"}),
+                  (steps, [max(s["param_diff"], 1e-12) for s in v.steps],
+                   {"color": color, "linestyle": "--", "label": f"{label}: max param diff"})]
+    save_line_plot(path, lines, title, "training step", f"difference from {TORCH_NAME}", size=(7, 4.2), log_y=True,
+                   levels=TOLERANCES, title_size=10, legend_size=7, tight=True, dpi=90)
 
 
 def main(args):
@@ -245,15 +236,15 @@ def main(args):
 
     def log(i, results):
         s = results[next(iter(results))].steps[-1]
-        side = s.get("mindspore") or s.get("torch_ulp")
-        print(f"step {i + 1:4d}  loss D {side['loss_d']:.6f}/{s['torch']['loss_d']:.6f}  "
-              f"loss G {side['loss_g']:.6f}/{s['torch']['loss_g']:.6f}  D(x) {side['d_x']:.4f}  "
+        side = s.get(MS_KEY) or s.get("torch_ulp")
+        print(f"step {i + 1:4d}  loss D {side['loss_d']:.6f}/{s[TORCH_KEY]['loss_d']:.6f}  "
+              f"loss G {side['loss_g']:.6f}/{s[TORCH_KEY]['loss_g']:.6f}  D(x) {side['d_x']:.4f}  "
               f"D(G(z)) {side['d_g_z1']:.4f}  loss rel diff {s['loss_rel']:.2e}  "
               f"param diff {s['param_diff']:.2e} ({s['param_name']})",
               flush=True)
 
-    title = (f"trajectory {args.model}: MindSpore {ms.__version__} on {args.device} ({args.mode}), "
-             f"PyTorch {torch.__version__}, batch {args.batch}, seed {args.seed}")
+    title = (f"trajectory {args.model}: {MS_NAME} {ms.__version__} on {args.device} ({args.mode}), "
+             f"{TORCH_NAME} {torch.__version__}, batch {args.batch}, seed {args.seed}")
     print(title)
     results = run_trajectory(args.model, args.steps, args.batch, args.seed, args.device, args.mode,
                              variants=variants, log=log)
@@ -261,7 +252,7 @@ def main(args):
     for line in first_parting(results):
         print(line)
     settings = {"device": args.device, "mode": args.mode, "batch": args.batch, "seed": args.seed,
-                "steps": args.steps, "mindspore": ms.__version__, "torch": torch.__version__}
+                "steps": args.steps, MS_KEY: ms.__version__, TORCH_KEY: torch.__version__}
     if args.json:
         write_json(args.json, args.model, settings, results)
     if args.markdown:

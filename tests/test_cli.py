@@ -12,7 +12,7 @@ import parity.__main__
 import torch_gan.__main__
 from ms_gan.device import DEVICES as MS_DEVICES
 from parity.common.arguments import bounded
-from parity.common.training import build_parser
+from parity.common.command_line import build_parser
 from torch_gan.device import DEVICES as TORCH_DEVICES
 
 MAINS = {"ms_gan": ms_gan.__main__.main, "torch_gan": torch_gan.__main__.main,

@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from ms_gan.data import create_dataset
+import ms_gan.data
+import torch_gan.data
 from parity.common.datasets import (
     embedded_digits, epoch_order, load_image, scan_images, verify_images)
-from torch_gan.data import create_loader
 
 SIZES = [(96, 96)] * 20 + [(80, 100), (101, 77), (64, 67), (51, 90), (120, 96)]
 
@@ -63,12 +63,12 @@ def readable_in_order(folder, seed, epoch):
 
 
 def ms_batches(*args, **kwargs):
-    dataset = create_dataset(*args, **kwargs)
+    dataset = ms_gan.data.create_pipeline(*args, **kwargs)
     return dataset, [images for (images,) in dataset.create_tuple_iterator(output_numpy=True, num_epochs=1)]
 
 
 def torch_batches(*args, **kwargs):
-    loader = create_loader(*args, **kwargs)
+    loader = torch_gan.data.create_pipeline(*args, **kwargs)
     return loader, [images.numpy() for images in loader]
 
 
@@ -207,8 +207,8 @@ def test_torch_workers_skip_the_broken_file_with_a_warning(faces):
     # A warning raised in a worker process is printed to the worker's stderr. Under pytest
     # the forked workers inherit pytest's warning recorder and the message is lost, so
     # this runs in a fresh interpreter.
-    script = (f"from torch_gan.data import create_loader\n"
-              f"print(sum(len(b) for b in create_loader({str(faces)!r}, batch_size=8, num_workers=2)))")
+    script = (f"from torch_gan.data import create_pipeline\n"
+              f"print(sum(len(b) for b in create_pipeline({str(faces)!r}, batch_size=8, num_workers=2)))")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "29"
@@ -217,11 +217,11 @@ def test_torch_workers_skip_the_broken_file_with_a_warning(faces):
 
 
 def test_batches_are_torch_tensors(few_digits):
-    batch = next(iter(create_loader(few_digits, 28, 1, batch_size=4, num_workers=0)))
+    batch = next(iter(torch_gan.data.create_pipeline(few_digits, 28, 1, batch_size=4, num_workers=0)))
     assert isinstance(batch, torch.Tensor) and batch.dtype == torch.float32 and batch.shape == (4, 1, 28, 28)
 
 
-@pytest.mark.parametrize("make", [create_dataset, create_loader])
+@pytest.mark.parametrize("make", [ms_gan.data.create_pipeline, torch_gan.data.create_pipeline])
 def test_missing_or_empty_folder_fails_at_creation(make, tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere"):
         make(tmp_path / "nowhere")

@@ -1,4 +1,4 @@
-"""Dropout drawn from the run's seed (parity/common/training.py's dropout_masks): a run of a
+"""Dropout drawn from the run's seed (parity/common/streams.py's dropout_masks): a run of a
 model with dropout repeats, and resumes, bit for bit in each framework; and the twins take
 the same step with dropout on (docs/framework_differences.md#dropout)."""
 import numpy as np
@@ -6,18 +6,18 @@ import pytest
 from PIL import Image
 
 from conftest import FRAMEWORKS, load_checkpoint_arrays as load, metrics
-from parity.common import datasets, training
+from parity.common import run_folder, streams
 
 LAYERS = [(0.25, 16), (0.5, 32)]
 
 
 def test_masks_repeat_and_differ_by_step_call_and_layer():
-    masks = training.dropout_masks(3, 1, 2, 64, LAYERS, calls=3)
+    masks = streams.dropout_masks(3, 1, 2, 64, LAYERS, calls=3)
     assert [m.shape for m in masks] == [(64, 16, 1, 1), (64, 32, 1, 1)] * 3
     assert all(m.dtype == np.float32 for m in masks)
-    for a, b in zip(masks, training.dropout_masks(3, 1, 2, 64, LAYERS, calls=3)):
+    for a, b in zip(masks, streams.dropout_masks(3, 1, 2, 64, LAYERS, calls=3)):
         np.testing.assert_array_equal(a, b)
-    other_step = training.dropout_masks(3, 1, 3, 64, LAYERS, calls=3)
+    other_step = streams.dropout_masks(3, 1, 3, 64, LAYERS, calls=3)
     assert not np.array_equal(masks[0], other_step[0])
     assert not np.array_equal(masks[0], masks[2][:, :16])          # call 0 and call 1, layer 0
     # as nn.Dropout2d: each channel dropped with probability p, the rest scaled by 1 / (1 - p)
@@ -27,7 +27,7 @@ def test_masks_repeat_and_differ_by_step_call_and_layer():
 
 
 def test_the_dropout_stream_is_its_own():
-    assert training.DROPOUT_STREAM not in (training.SAMPLE_STREAM, training.FID_STREAM, datasets.LABELLED_STREAM)
+    assert streams.DROPOUT_STREAM not in (streams.SAMPLE_STREAM, streams.FID_STREAM, streams.LABELLED_STREAM)
 
 
 @pytest.mark.parametrize("model", ["cnn_gan", "dcgan_mnist", "sgan"])
@@ -48,15 +48,15 @@ def test_twins_take_the_same_steps_with_dropout_on(model):
     assert ms_step.dropout_shapes == torch_step.dropout_shapes and ms_step.dropout_shapes
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (4, *config.image_shape)).astype(np.float32)
-    z = training.step_noise(0, 0, 0, 4, config.noise_shape)
+    z = streams.step_noise(0, 0, 0, 4, config.noise_shape)
     labels = rng.integers(0, 10, 4) if config.num_classes else None
-    masks = training.dropout_masks(0, 0, 0, 4, ms_step.dropout_shapes, ms_step.dropout_calls)
+    masks = streams.dropout_masks(0, 0, 0, 4, ms_step.dropout_shapes, ms_step.dropout_calls)
     ms_stats, torch_stats = ms_step(real, z, labels, masks), torch_step(real, z, labels, masks)
-    for key in training.STATS:
+    for key in run_folder.STATS:
         assert ms_stats[key] == pytest.approx(torch_stats[key], abs=2e-5, rel=1e-4), key
-    other = training.dropout_masks(1, 0, 0, 4, ms_step.dropout_shapes, ms_step.dropout_calls)
+    other = streams.dropout_masks(1, 0, 0, 4, ms_step.dropout_shapes, ms_step.dropout_calls)
     fresh = TorchStep(*torch_gan.models.build(model, seed=5), loss=config.loss)(real, z, labels, other)
-    assert max(abs(fresh[key] - torch_stats[key]) for key in training.STATS) > 1e-4   # 5x the tolerance
+    assert max(abs(fresh[key] - torch_stats[key]) for key in run_folder.STATS) > 1e-4   # 5x the tolerance
 
 
 @pytest.fixture(scope="module")

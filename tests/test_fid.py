@@ -19,7 +19,7 @@ from PIL import Image
 import ms_gan.models
 import parity.__main__
 import torch_gan.models
-from parity.common import quality
+from parity.common import fid as common_fid
 from parity.common.datasets import embedded_digits, load_image, scan_images
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,12 +35,12 @@ def test_the_frechet_distance_of_diagonal_gaussians_is_the_closed_form():
     var1, var2 = rng.uniform(0.1, 3, d), rng.uniform(0.1, 3, d)
     # W2^2 of N(mu1, diag var1), N(mu2, diag var2): |mu1 - mu2|^2 + sum (sd1 - sd2)^2
     expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(var1) - np.sqrt(var2)) ** 2)
-    assert quality.frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2)) == pytest.approx(expected, rel=1e-12)
+    assert common_fid.frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2)) == pytest.approx(expected, rel=1e-12)
     # Rotating both Gaussians alike keeps the distance; the covariances are then full.
     q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    rotated = quality.frechet_distance(q @ mu1, q @ np.diag(var1) @ q.T, q @ mu2, q @ np.diag(var2) @ q.T)
+    rotated = common_fid.frechet_distance(q @ mu1, q @ np.diag(var1) @ q.T, q @ mu2, q @ np.diag(var2) @ q.T)
     assert rotated == pytest.approx(expected, rel=1e-10)
-    assert quality.frechet_distance([0.0], [[1.0]], [3.0], [[4.0]]) == pytest.approx(9 + (1 - 2) ** 2, rel=1e-15)
+    assert common_fid.frechet_distance([0.0], [[1.0]], [3.0], [[4.0]]) == pytest.approx(9 + (1 - 2) ** 2, rel=1e-15)
 
 
 def test_the_frechet_distance_is_pytorch_fids_on_full_covariances():
@@ -49,7 +49,7 @@ def test_the_frechet_distance_is_pytorch_fids_on_full_covariances():
     d = 64
     a, b = rng.normal(size=(4 * d, d)), rng.normal(size=(4 * d, d)) @ rng.normal(size=(d, d))
     mu1, mu2, sigma1, sigma2 = a.mean(0), b.mean(0) + 0.5, np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    ours = quality.frechet_distance(mu1, sigma1, mu2, sigma2)
+    ours = common_fid.frechet_distance(mu1, sigma1, mu2, sigma2)
     assert ours == pytest.approx(calculate_frechet_distance(mu1, sigma1, mu2, sigma2), rel=1e-9)
     assert ours > 10
 
@@ -57,13 +57,13 @@ def test_the_frechet_distance_is_pytorch_fids_on_full_covariances():
 def test_identical_statistics_are_zero_apart_even_of_fewer_samples_than_dimensions():
     features = np.random.default_rng(2).normal(size=(10, 256))        # covariance of rank 9
     mu, sigma = features.mean(0), np.cov(features, rowvar=False)
-    assert abs(quality.frechet_distance(mu, sigma, mu, sigma)) < 1e-9 * np.trace(sigma)
+    assert abs(common_fid.frechet_distance(mu, sigma, mu, sigma)) < 1e-9 * np.trace(sigma)
 
 
 def test_the_class_entropy_is_in_bits():
-    assert quality.class_entropy(np.full(10, 7)) == pytest.approx(np.log2(10))
-    assert quality.class_entropy([0, 5, 0, 5]) == pytest.approx(1.0)
-    assert quality.class_entropy([0, 0, 9, 0]) == 0.0
+    assert common_fid.class_entropy(np.full(10, 7)) == pytest.approx(np.log2(10))
+    assert common_fid.class_entropy([0, 5, 0, 5]) == pytest.approx(1.0)
+    assert common_fid.class_entropy([0, 0, 9, 0]) == 0.0
 
 
 # ---------------------------------------------------------------- the Inception network
@@ -199,7 +199,7 @@ def test_the_statistics_cache_is_reused_and_follows_the_folder(digits, tmp_path)
     # Another --n, or an image changed: other statistics.
     assert not fid(tmp_path, folder, folder, "--n", 30, "--features", "digit", "--cache-dir", cache)[
         "real_stats"]["cached"]
-    chosen = quality.FolderImages(folder, 40, "REAL").paths[0]
+    chosen = common_fid.FolderImages(folder, 40, "REAL").paths[0]
     Image.fromarray(255 - np.asarray(Image.open(chosen))).save(chosen)
     changed = fid(tmp_path, *argv)
     assert not changed["real_stats"]["cached"] and len(list(cache.iterdir())) == 3
@@ -222,8 +222,8 @@ def test_grey_against_rgb_is_converted_and_said(digits, tmp_path, capsys):
         shutil.copyfile(path, tmp_path / "same" / path.name)
     same = fid(tmp_path, grey, tmp_path / "same", "--n", 60, "--features", "digit", "--no-cache")
     assert converted["fid"] == pytest.approx(same["fid"], rel=1e-12) and same["notes"] == []
-    notes = quality.channel_notes(quality.FolderImages(grey, 60, "REAL"), quality.FolderImages(rgb, 60, "FAKE"),
-                                  quality.INCEPTION)
+    notes = common_fid.channel_notes(common_fid.FolderImages(grey, 60, "REAL"), common_fid.FolderImages(rgb, 60, "FAKE"),
+                                  common_fid.INCEPTION)
     assert notes == ["REAL is grayscale and FAKE is RGB: Inception reads both as RGB (REAL's grey repeated "
                      "to three channels)"]
 
@@ -253,17 +253,17 @@ def test_a_checkpoint_of_either_framework_draws_the_same_images(gan_weights, dig
 
 def test_score_images_gives_the_digit_score_in_numpy(digits, tmp_path):
     # The very 50 of the folder's 500 that the real side reads: a distance of 0.
-    images = np.stack([load_image(p, 28, 1) for p in quality.FolderImages(digits / "1", 50, "REAL").paths])
-    result = quality.score_images(images, digits / "1", quality.DIGIT, cache_dir=tmp_path)
+    images = np.stack([load_image(p, 28, 1) for p in common_fid.FolderImages(digits / "1", 50, "REAL").paths])
+    result = common_fid.score_images(images, digits / "1", common_fid.DIGIT, cache_dir=tmp_path)
     assert result["n"] == 50 and abs(result["fid"]) < 1e-9 and result["fake_stats"]["class_histogram"][1] > 45
-    assert quality.score_images(images, digits / "1", quality.DIGIT, cache_dir=tmp_path)["real_stats"]["cached"]
+    assert common_fid.score_images(images, digits / "1", common_fid.DIGIT, cache_dir=tmp_path)["real_stats"]["cached"]
 
 
 @pytest.mark.slow
 def test_score_images_runs_inception_in_a_subprocess(digits, tmp_path):
-    images = np.stack([load_image(p, 28, 1) for p in quality.FolderImages(digits / "1", 6, "REAL").paths])
+    images = np.stack([load_image(p, 28, 1) for p in common_fid.FolderImages(digits / "1", 6, "REAL").paths])
     cache = tmp_path / "cache"
-    result = quality.score_images(images, digits / "1", quality.INCEPTION, cache_dir=cache, batch_size=6)
+    result = common_fid.score_images(images, digits / "1", common_fid.INCEPTION, cache_dir=cache, batch_size=6)
     assert result["features"] == "inception" and result["n"] == 6 and abs(result["fid"]) < 1e-3
     assert result["fake"].startswith("6 images of ") and result["fake"].endswith("fake.npy")
     assert [p.name.split("_")[0] for p in cache.iterdir()] == ["inception"]
@@ -272,7 +272,7 @@ def test_score_images_runs_inception_in_a_subprocess(digits, tmp_path):
     for path in scan_images(digits / "1")[:3]:
         shutil.copyfile(path, three / path.name)
     with pytest.raises(RuntimeError, match="fewer than --n 6: give --n 3 or less"):
-        quality.score_images(images, three, quality.INCEPTION)
+        common_fid.score_images(images, three, common_fid.INCEPTION)
 
 
 # ---------------------------------------------------------------- bad input
@@ -356,8 +356,8 @@ def test_the_numpy_digit_classifier_is_the_torch_one(digits):
     from parity.digit_classifier import load
     images = np.concatenate([np.stack([load_image(p, 28, 1) for p in scan_images(digits)[::100]]),
                              np.random.default_rng(0).uniform(-1, 1, (14, 1, 28, 28)).astype(np.float32)])
-    features, logits = quality.DigitClassifier().forward(images)
-    network = load(quality.DIGIT_CLASSIFIER)
+    features, logits = common_fid.DigitClassifier().forward(images)
+    network = load(common_fid.DIGIT_CLASSIFIER)
     with torch.no_grad():
         x = torch.from_numpy(images)
         expected_features = network[:-1](x).numpy()
@@ -368,14 +368,14 @@ def test_the_numpy_digit_classifier_is_the_torch_one(digits):
 
 
 def test_the_shipped_classifier_has_the_documented_accuracy(tmp_path):
-    _, test = quality.digit_split(tmp_path)
-    images, labels = quality.load_digits(test)
-    accuracy = quality.DigitClassifier().accuracy(images, labels)
-    with np.load(quality.DIGIT_CLASSIFIER) as shipped:
+    _, test = common_fid.digit_split(tmp_path)
+    images, labels = common_fid.load_digits(test)
+    accuracy = common_fid.DigitClassifier().accuracy(images, labels)
+    with np.load(common_fid.DIGIT_CLASSIFIER) as shipped:
         assert accuracy == float(shipped["test_accuracy"]) and int(shipped["test_images"]) == len(labels) == 1000
         assert int(shipped["seed"]) == 0 and int(shipped["epochs"]) == 8
     assert f"test accuracy {accuracy:.1%}" in (ROOT / "docs" / "fid.md").read_text()
-    assert quality.DIGIT_CLASSIFIER.stat().st_size < 500_000
+    assert common_fid.DIGIT_CLASSIFIER.stat().st_size < 500_000
     package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert "digit_classifier.npz" in package_data["parity.common"]
 
@@ -388,8 +388,8 @@ def test_the_digit_classifier_command_trains_one(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out.splitlines()[-1].startswith(f"wrote {out}: test accuracy ")
     with np.load(out) as trained:
         assert float(trained["test_accuracy"]) > 0.7 and int(trained["seed"]) == 4
-    images, labels = quality.load_digits(quality.digit_split()[1])
-    assert quality.DigitClassifier(out).accuracy(images, labels) == float(np.load(out)["test_accuracy"])
+    images, labels = common_fid.load_digits(common_fid.digit_split()[1])
+    assert common_fid.DigitClassifier(out).accuracy(images, labels) == float(np.load(out)["test_accuracy"])
     assert main(["digit-classifier", "--out", str(out)]) == 2
     assert capsys.readouterr().err == f"error: --out {out} exists; kept (give --force to replace it)\n"
 
@@ -397,11 +397,11 @@ def test_the_digit_classifier_command_trains_one(tmp_path, monkeypatch, capsys):
 # ---------------------------------------------------------------- framework-free
 
 def test_quality_imports_no_framework():
-    source = (ROOT / "parity" / "common" / "quality.py").read_text()
+    source = (ROOT / "parity" / "common" / "fid.py").read_text()
     inner = [node for f in ast.walk(ast.parse(source)) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
              for node in ast.walk(f) if isinstance(node, (ast.Import, ast.ImportFrom))]
     assert inner == []
-    run = subprocess.run([sys.executable, "-c", "import sys, parity.common.quality; "
+    run = subprocess.run([sys.executable, "-c", "import sys, parity.common.fid; "
                           "print([m for m in ('torch', 'mindspore') if m in sys.modules])"],
                          capture_output=True, text=True, cwd=ROOT, check=True)
     assert run.stdout.strip() == "[]"

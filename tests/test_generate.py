@@ -12,7 +12,7 @@ import torch_gan.__main__
 import torch_gan.models
 from ms_gan.checkpoint import FORMAT as MS_FORMAT
 from ms_gan.train import TrainStep as MsStep
-from parity.common import training
+from parity.common import streams
 from torch_gan.checkpoint import FORMAT as TORCH_FORMAT
 from torch_gan.train import TrainStep as TorchStep
 
@@ -79,7 +79,7 @@ def test_seed_changes_the_noise(checkpoints, tmp_path):
         assert main(["generate", "--checkpoint", str(checkpoints["torch weights"]), "--n", "4",
                      "--seed", seed, "--out", str(tmp_path / f"{seed}.png")]) == 0
     assert (tmp_path / "0.png").read_bytes() != (tmp_path / "1.png").read_bytes()
-    assert np.asarray(training.sample_noise(0, 4, (100, 1, 1))).shape == (4, 100, 1, 1)
+    assert np.asarray(streams.sample_noise(0, 4, (100, 1, 1))).shape == (4, 100, 1, 1)
 
 
 def save_dcgan_discriminator(framework, folder):

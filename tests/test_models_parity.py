@@ -16,7 +16,7 @@ import torch_gan.losses
 import torch_gan.models
 from ms_gan.models.layers import Tanh as MsTanh
 from parity.check import biases_before_batchnorm, check_twins, forward_checks, forward_crossings, run_check
-from parity.common import training
+from parity.common import streams
 from parity.common.configs import MODELS as CONFIGS, get_config
 from parity.common.init_spec import FanInUniform, Normal, TORCH_DEFAULT_INIT
 from parity.twins import Twins, draw_inputs
@@ -192,7 +192,7 @@ def test_seed_000_dropout_is_off_in_eval(framework):
         return out.asnumpy() if framework == "mindspore" else out.detach().numpy()
     d.set_train(True) if framework == "mindspore" else d.train()
     kept = run()
-    for layer, mask in zip((d.dropout1, d.dropout2), training.dropout_masks(0, 0, 0, 4, [(0.5, 64), (0.5, 128)], 1)):
+    for layer, mask in zip((d.dropout1, d.dropout2), streams.dropout_masks(0, 0, 0, 4, [(0.5, 64), (0.5, 128)], 1)):
         if framework == "mindspore":
             layer.mask.set_data(ms.Tensor(mask))
         else:

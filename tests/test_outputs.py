@@ -8,7 +8,7 @@ import pytest
 import parity.__main__
 from conftest import FRAMEWORKS
 from parity.common import devices
-from parity.common.training import build_parser
+from parity.common.command_line import build_parser
 
 MS_MAIN, TORCH_MAIN = FRAMEWORKS["ms_gan"][0], FRAMEWORKS["torch_gan"][0]
 

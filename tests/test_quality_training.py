@@ -1,4 +1,4 @@
-"""`train --fid-every N --fid-n M` in both trainers (parity/common/scoring.py) and
+"""`train --fid-every N --fid-n M` in both trainers (parity/common/epoch_fid.py) and
 `python -m parity quality-study` (parity/quality_study.py), on a tiny folder of real digits."""
 import math
 import shutil
@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from conftest import FRAMEWORKS, metrics
-from parity.common import quality, scoring
+from parity.common import epoch_fid, fid
 from parity.common.configs import MODELS
 from parity.common.datasets import embedded_digits, scan_images
 
@@ -40,9 +40,9 @@ def fid_records(out):
 
 
 def test_the_score_follows_the_models_channels():
-    assert {name: scoring.fid_kind(name) for name in MODELS} == {
-        name: quality.DIGIT if config.image_shape[0] == 1 else quality.INCEPTION for name, config in MODELS.items()}
-    assert scoring.fid_kind("dcgan") == quality.INCEPTION and scoring.fid_kind("cnn_gan") == quality.DIGIT
+    assert {name: epoch_fid.fid_kind(name) for name in MODELS} == {
+        name: fid.DIGIT if config.image_shape[0] == 1 else fid.INCEPTION for name, config in MODELS.items()}
+    assert epoch_fid.fid_kind("dcgan") == fid.INCEPTION and epoch_fid.fid_kind("cnn_gan") == fid.DIGIT
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -93,7 +93,7 @@ def test_every_epoch_is_scored_and_resume_keeps_the_earlier_score(scored, framew
     assert [r["epoch"] for r in records] == [1, 2] and records[0] == first[0]
     for r in records:
         assert set(r) == {"epoch", "fid", "fid_kind", "fid_n", "confident", "class_entropy", "fid_seconds"}
-        assert r["fid_kind"] == quality.DIGIT and r["fid_n"] == FID_N
+        assert r["fid_kind"] == fid.DIGIT and r["fid_n"] == FID_N
         assert math.isfinite(r["fid"]) and r["fid"] > 0 and r["fid_seconds"] > 0
         assert 0 <= r["confident"] <= 1 and 0 <= r["class_entropy"] <= np.log2(10) + 1e-9
     steps = [r for r in metrics(root / "run") if "step" in r]
@@ -108,7 +108,7 @@ def test_every_epoch_is_scored_and_resume_keeps_the_earlier_score(scored, framew
 def test_the_frameworks_give_the_same_kind_of_score(scored):
     ms, torch = (fid_records(scored[f] / "run") for f in ("ms_gan", "torch_gan"))
     assert [set(r) for r in ms] == [set(r) for r in torch] and len(ms) == 2
-    assert [r["fid_kind"] for r in ms + torch] == [quality.DIGIT] * 4
+    assert [r["fid_kind"] for r in ms + torch] == [fid.DIGIT] * 4
     assert all(math.isfinite(r["fid"]) for r in ms + torch)
 
 
@@ -152,5 +152,5 @@ def test_a_3_channel_model_is_scored_with_inception_in_a_subprocess(digits, tmp_
                                        "--fid-every", "1", "--fid-n", "4"]) == 0
     [record] = fid_records(out)
     assert set(record) == {"epoch", "fid", "fid_kind", "fid_n", "fid_seconds"}
-    assert record["fid_kind"] == quality.INCEPTION and record["fid_n"] == 4 and math.isfinite(record["fid"])
+    assert record["fid_kind"] == fid.INCEPTION and record["fid_n"] == 4 and math.isfinite(record["fid"])
     assert [p.name.split("_")[:2] for p in (out / "fid_stats").iterdir()] == [["inception", "n4"]]

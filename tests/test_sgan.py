@@ -15,7 +15,7 @@ import torch_gan.models
 from parity.__main__ import main as parity_main
 from parity.common.datasets import (EMBEDDED_TEST_PER_CLASS, LabelledPlan, choose_labelled, embedded_digits,
                                     embedded_digits_split, epoch_order, image_labels, labelled_images)
-from parity.common.evaluation import predicted_classes
+from parity.common.class_accuracy import predicted_classes
 from parity.common.losses import HIDDEN
 from conftest import FRAMEWORKS, load_checkpoint_arrays, metrics
 

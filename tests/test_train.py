@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import FRAMEWORKS, IMAGES, load_checkpoint_arrays as load, metrics
-from parity.common import training
+from parity.common import command_line, pictures, run_folder, run_settings, streams
 
 pytestmark = pytest.mark.slow     # trains or runs commands in subprocesses
 
@@ -61,7 +61,7 @@ def test_one_epoch_leaves_every_output(runs):
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [(r["epoch"], r["step"], r["iteration"]) for r in records] == [(1, s, s) for s in range(1, STEPS + 1)]
     for r in records:
-        assert set(training.STATS) <= set(r) and all(np.isfinite(r[k]) for k in training.STATS)
+        assert set(run_folder.STATS) <= set(r) and all(np.isfinite(r[k]) for k in run_folder.STATS)
         assert 0 <= r["d_x"] <= 1 and 0 <= r["d_g_z1"] <= 1 and 0 <= r["d_g_z2"] <= 1
     assert not list(out.rglob("*.tmp*")), "a temporary file was left behind"
     umask = os.umask(0)
@@ -136,7 +136,7 @@ def test_nan_loss_stops_and_keeps_the_last_checkpoint(runs, folder, tmp_path, mo
 
     def nan_on_second_step(self, real, z, labels=None, masks=None):   # a stand-in step: no compiling, no computing
         calls.append(1)
-        return {**dict.fromkeys(training.STATS, 0.5), **({"loss_g": float("nan")} if len(calls) == 2 else {})}
+        return {**dict.fromkeys(run_folder.STATS, 0.5), **({"loss_g": float("nan")} if len(calls) == 2 else {})}
 
     monkeypatch.setattr(module.TrainStep, "__call__", nan_on_second_step)
     checkpoint = tmp_path / "run" / "checkpoints" / f"epoch_001{FRAMEWORKS[framework][1]}"
@@ -234,12 +234,12 @@ def test_a_folder_of_unreadable_images_is_refused_in_one_line(framework, tmp_pat
 
 
 def test_the_default_model_is_the_set_up_one_on_the_embedded_digits(tmp_path):
-    parse = training.build_parser("python -m ms_gan", ("CPU",), "CPU").parse_args
-    run = training.Run(tmp_path / "new", ".ckpt", resume=True)
-    assert training.train_model(parse(["train"]), run, None) == "cnn_gan"
-    assert training.train_model(parse(["train", "--data", "faces"]), run, None) == "dcgan"
-    assert training.train_model(parse(["train", "--model", "gan"]), run, None) == "gan"
-    assert training.train_model(parse(["train", "--resume"]), run, None) == "cnn_gan"   # nothing to resume yet
+    parse = command_line.build_parser("python -m ms_gan", ("CPU",), "CPU").parse_args
+    run = run_folder.Run(tmp_path / "new", ".ckpt", resume=True)
+    assert run_settings.train_model(parse(["train"]), run, None) == "cnn_gan"
+    assert run_settings.train_model(parse(["train", "--data", "faces"]), run, None) == "dcgan"
+    assert run_settings.train_model(parse(["train", "--model", "gan"]), run, None) == "gan"
+    assert run_settings.train_model(parse(["train", "--resume"]), run, None) == "cnn_gan"   # nothing to resume yet
 
 
 def test_out_that_is_a_file_is_named_before_training(tmp_path, folder, capsys):
@@ -278,11 +278,11 @@ def test_twins_take_the_same_first_step(mode):
     from torch_gan.train import TrainStep as TorchStep
 
     real = np.random.default_rng(1).uniform(-1, 1, (BATCH, 3, 64, 64)).astype(np.float32)
-    z = training.step_noise(0, 0, 0, BATCH, (100, 1, 1))
+    z = streams.step_noise(0, 0, 0, BATCH, (100, 1, 1))
     ms_step = MsStep(*ms_gan.models.build("dcgan", seed=5), mode=mode)
     torch_step = TorchStep(*torch_gan.models.build("dcgan", seed=5))
     ms_stats, torch_stats = ms_step(real, z), torch_step(real, z)
-    for key in training.STATS:
+    for key in run_folder.STATS:
         assert ms_stats[key] == pytest.approx(torch_stats[key], abs=2e-5, rel=1e-4), key
     ms_g, torch_g = ms_state(ms_step.generator), torch_state(torch_step.generator)
     for name in ms_g:
@@ -298,17 +298,17 @@ def test_trainers_import_one_framework(package, forbidden):
 
 
 def test_noise_is_reproducible_and_distinct():
-    a = training.step_noise(3, 1, 2, 4, (100, 1, 1))
+    a = streams.step_noise(3, 1, 2, 4, (100, 1, 1))
     assert a.dtype == np.float32 and a.shape == (4, 100, 1, 1)
-    assert np.array_equal(a, training.step_noise(3, 1, 2, 4, (100, 1, 1)))
-    assert not np.array_equal(a, training.step_noise(3, 1, 3, 4, (100, 1, 1)))
-    assert not np.array_equal(training.sample_noise(3, 4, (100, 1, 1)), training.step_noise(3, 0, 0, 4, (100, 1, 1)))
+    assert np.array_equal(a, streams.step_noise(3, 1, 2, 4, (100, 1, 1)))
+    assert not np.array_equal(a, streams.step_noise(3, 1, 3, 4, (100, 1, 1)))
+    assert not np.array_equal(streams.sample_noise(3, 4, (100, 1, 1)), streams.step_noise(3, 0, 0, 4, (100, 1, 1)))
 
 
 def test_image_grid_layout():
     images = np.full((10, 1, 4, 4), -1.0, np.float32)
     images[3] = 1.0
-    grid = training.image_grid(images, columns=8, padding=2)
+    grid = pictures.image_grid(images, columns=8, padding=2)
     assert grid.shape == (2 * 6 + 2, 8 * 6 + 2) and grid.dtype == np.uint8
     assert grid[2:6, 3 * 6 + 2:3 * 6 + 6].min() == 255 and grid[2:6, 2:6].max() == 0
 

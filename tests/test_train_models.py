@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from conftest import FRAMEWORKS, IMAGES, metrics
-from parity.common import training
+from parity.common import run_folder
 from parity.common.configs import MODELS, get_config
 from parity.convert import read_checkpoint
 
@@ -66,7 +66,7 @@ def test_one_epoch_leaves_valid_outputs(runs, framework):
     assert grid.mode == ("L" if channels == 1 else "RGB")
     records = metrics(out)
     assert [r["step"] for r in records] == list(range(1, STEPS + 1))
-    assert all(np.isfinite(r[k]) for r in records for k in training.STATS)
+    assert all(np.isfinite(r[k]) for r in records for k in run_folder.STATS)
 
 
 def test_first_step_losses_agree(runs):

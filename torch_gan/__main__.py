@@ -1,7 +1,7 @@
 """python -m torch_gan train|generate|evaluate|export ...: see `python -m torch_gan COMMAND --help`."""
 import sys
 
-from parity.common.training import build_parser, run_command
+from parity.common.command_line import build_parser, run_command
 from torch_gan.device import DEVICES
 
 

@@ -52,7 +52,7 @@ class _Collate:
         return images, torch.tensor([label for _, label in items], dtype=torch.int64)
 
 
-def create_loader(folder, image_size=64, channels=3, batch_size=128, seed=0, epoch=0,
+def create_pipeline(folder, image_size=64, channels=3, batch_size=128, seed=0, epoch=0,
                   shuffle=True, num_workers=2, drop_remainder=False, world=World()):
     """`folder`: a folder, or a list of image paths (datasets.readable_images). A DataLoader of float32 (N, channels, image_size, image_size) tensors in [-1, 1], in
     the order of epoch_order(n, seed, epoch) (file order if not shuffle); len() is the
@@ -61,17 +61,17 @@ def create_loader(folder, image_size=64, channels=3, batch_size=128, seed=0, epo
     paths = image_paths(folder)
     order = epoch_order(len(paths), seed, epoch) if shuffle else np.arange(len(paths))
     order = shard(order, batch_size, world)     # a data-parallel worker reads its part of each batch
-    return _loader([paths[i] for i in order], None, image_size, channels, batch_size // world.size, num_workers,
+    return _pipeline([paths[i] for i in order], None, image_size, channels, batch_size // world.size, num_workers,
                    drop_remainder)
 
 
-def create_labelled_loader(paths, labels, image_size, channels, batch_size, num_workers=2):
-    """Batches of (images as create_loader's, int64 (N,) labels): `paths` in the order
+def create_labelled_pipeline(paths, labels, image_size, channels, batch_size, num_workers=2):
+    """Batches of (images as create_pipeline's, int64 (N,) labels): `paths` in the order
     given with the label each one shows the loss (parity.common.datasets.LabelledPlan)."""
-    return _loader(paths, labels, image_size, channels, batch_size, num_workers, False)
+    return _pipeline(paths, labels, image_size, channels, batch_size, num_workers, False)
 
 
-def _loader(paths, labels, image_size, channels, batch_size, num_workers, drop_remainder):
+def _pipeline(paths, labels, image_size, channels, batch_size, num_workers, drop_remainder):
     return DataLoader(
         ImageFiles(paths, image_size, channels, labels), batch_size=batch_size, shuffle=False,
         num_workers=num_workers, collate_fn=_Collate((channels, image_size, image_size), labels is not None),

@@ -2,15 +2,15 @@
 D) on a labelled image folder, folder/<class>/... (MNIST's test digits: data_scripts).
 
 Twin: ms_gan/evaluate.py. D runs in eval mode (dropout off, BatchNorm's running
-statistics); the predicted class is the best of the real classes (parity.common.evaluation).
+statistics); the predicted class is the best of the real classes (parity.common.class_accuracy).
 """
 import torch
 
-from parity.common import evaluation
+from parity.common import class_accuracy
 from parity.common.checkpoints import DISCRIMINATOR
 from parity.common.datasets import labelled_images
 from torch_gan.checkpoint import FORMAT
-from torch_gan.data import create_labelled_loader
+from torch_gan.data import create_labelled_pipeline
 from torch_gan.device import use_device
 
 
@@ -25,13 +25,13 @@ def class_logits(discriminator, images):
 def main(args):
     device = use_device(args.device)
     name, discriminator = FORMAT.load_network(args.checkpoint, DISCRIMINATOR, args.model)
-    model = evaluation.classifier_config(args.checkpoint, name)
+    model = class_accuracy.classifier_config(args.checkpoint, name)
     channels, image_size, _ = model.image_shape
     discriminator.to(device)
     paths, labels = labelled_images(args.data, model.num_classes)
-    loader = create_labelled_loader(paths, labels, image_size, channels, args.batch_size, args.workers)
+    loader = create_labelled_pipeline(paths, labels, image_size, channels, args.batch_size, args.workers)
     logits, seen = [], []
     for images, batch_labels in loader:
         logits.append(class_logits(discriminator, images))
         seen.append(batch_labels.numpy())      # an unreadable image leaves its batch with its label
-    return evaluation.report(args, model, *evaluation.stack(logits, seen))
+    return class_accuracy.report(args, model, *class_accuracy.stack(logits, seen))

@@ -4,9 +4,11 @@ Twin: ms_gan/generate.py.
 """
 import torch
 
-from parity.common import training
 from parity.common.checkpoints import GENERATOR
 from parity.common.configs import get_config
+from parity.common.pictures import save_image_grid
+from parity.common.run_folder import plural
+from parity.common.streams import sample_noise
 from torch_gan.checkpoint import FORMAT
 from torch_gan.device import use_device
 
@@ -26,7 +28,7 @@ def generate(generator, noise):
 def main(args):
     device = use_device(args.device)
     model, generator = FORMAT.load_network(args.checkpoint, GENERATOR, args.model)
-    noise = training.sample_noise(args.seed, args.n, get_config(model).noise_shape)
-    training.save_image_grid(generate(generator.to(device), noise), args.out)
-    print(f"wrote {args.out}: {training.plural(args.n, 'image')} of {model} from {args.checkpoint}")
+    noise = sample_noise(args.seed, args.n, get_config(model).noise_shape)
+    save_image_grid(generate(generator.to(device), noise), args.out)
+    print(f"wrote {args.out}: {plural(args.n, 'image')} of {model} from {args.checkpoint}")
     return 0

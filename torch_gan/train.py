@@ -15,10 +15,10 @@ from torch.nn.parallel import DistributedDataParallel
 
 import torch_gan.checkpoint
 import torch_gan.models
-from parity.common import loop, training
+from parity.common import loop, run_folder, streams
 from parity.common.configs import get_config
 from parity.common.distributed import TIMEOUT_S, World, launcher
-from torch_gan.data import create_labelled_loader, create_loader
+from torch_gan.data import create_labelled_pipeline, create_pipeline
 from torch_gan.device import use_device
 from torch_gan.generate import generate
 from torch_gan.losses import LOSSES
@@ -31,17 +31,17 @@ def active_dropout(net):
 
 
 class TrainStep:
-    """One training step; `step(real, z, labels=None, masks=None)` -> {name: float} of training.STATS.
+    """One training step; `step(real, z, labels=None, masks=None)` -> {name: float} of run_folder.STATS.
 
     `real`: (N, C, H, W) float32 in [-1, 1], numpy or tensor; `z`: numpy (N, *noise_shape);
-    `masks`: D's dropout masks, training.dropout_masks(..., self.dropout_shapes,
+    `masks`: D's dropout masks, streams.dropout_masks(..., self.dropout_shapes,
     self.dropout_calls) (D runs on the real images, on the fake ones, then on the fake ones
     after its update; once with `supervised`); default: drawn from seed 0, epoch 0 and the
     number of steps this TrainStep took. Each is set on its layer before the call it is for
     (torch_gan/models/dropout.py).
     `labels`: int (N,) classes, HIDDEN where unseen, for a model with a class head (`loss`
     "sgan": torch_gan.losses.LOSSES). `supervised`: D alone learns the classes of the
-    labelled images, a plain classifier; it returns training.CLASSIFIER_STATS.
+    labelled images, a plain classifier; it returns run_folder.CLASSIFIER_STATS.
     `optimizer(params, lr=, betas=)` builds each network's optimizer (torch.optim.Adam).
     `mode`: PyTorch runs the step eagerly, the only mode. `data_parallel`: this process is
     one worker of a torchrun job (torch.distributed initialised); G and D run inside
@@ -66,7 +66,7 @@ class TrainStep:
         self.optimizer_g = optimizer(generator.parameters(), lr=lr, betas=(beta1, 0.999))
         self.optimizer_d = optimizer(discriminator.parameters(), lr=lr, betas=(beta1, 0.999))
         self.losses, self.supervised = LOSSES[loss], supervised
-        self.stats = training.CLASSIFIER_STATS if supervised else training.STATS
+        self.stats = run_folder.CLASSIFIER_STATS if supervised else run_folder.STATS
         self.steps_taken = 0
         self.dropout = self._dropout_layers(generator, discriminator)
         self.dropout_shapes = [(layer.p, layer.channels) for layer in self.dropout]
@@ -88,7 +88,7 @@ class TrainStep:
         if labels is not None:
             labels = torch.as_tensor(labels, dtype=torch.int64).to(self.device)
         if masks is None:
-            masks = training.dropout_masks(0, 0, self.steps_taken, real.shape[0], self.dropout_shapes,
+            masks = streams.dropout_masks(0, 0, self.steps_taken, real.shape[0], self.dropout_shapes,
                                            self.dropout_calls)
         self.masks = [torch.from_numpy(m).to(self.device) for m in masks]
         out = self.classifier_step(real, labels) if self.supervised else self.gan_step(real, z, labels)
@@ -173,13 +173,13 @@ class Backend:
 
     def image_batches(self, data, config, epoch):
         channels, image_size, _ = get_config(config["model"]).image_shape
-        loader = create_loader(data, image_size, channels, config["batch_size"], seed=config["seed"], epoch=epoch,
+        loader = create_pipeline(data, image_size, channels, config["batch_size"], seed=config["seed"], epoch=epoch,
                                num_workers=self.workers, world=self.world)
         return len(loader), ((real, None) for real in loader)
 
     def labelled_batches(self, paths, shown, config, batch_size):
         channels, image_size, _ = get_config(config["model"]).image_shape
-        loader = create_labelled_loader(paths, shown, image_size, channels, batch_size, self.workers)
+        loader = create_labelled_pipeline(paths, shown, image_size, channels, batch_size, self.workers)
         return len(loader), loader
 
 

@@ -50,9 +50,6 @@ STATE_STEP = "state_step"
 EPOCH = "epoch"
 CONFIG = "config"
 
-# parity/sgan_study.py's; elsewhere FRAMEWORKS[key].suffixes
-MINDSPORE_SUFFIXES = FRAMEWORKS[MINDSPORE].suffixes
-TORCH_SUFFIXES = FRAMEWORKS[TORCH].suffixes
 # Adam hyperparameters when the checkpoint's config does not name them: both tutorials'.
 ADAM_DEFAULTS = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "eps": 1e-8}
 

@@ -1,6 +1,6 @@
 """Image folders, the epoch order and the reference image loader, shared by both pipelines.
 
-`ms_gan.data.create_dataset` and `torch_gan.data.create_loader` read the file list of
+`ms_gan.data.create_pipeline` and `torch_gan.data.create_pipeline` read the file list of
 `scan_images` in the order of `epoch_order`, so both frameworks see the same images in
 the same order, and a resumed run sees what an uninterrupted one would have seen.
 Both decode, resize and crop every image with `read_image` (PIL), so they give the same pixels.
@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from .losses import HIDDEN
+from .streams import LABELLED_STREAM
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 DEFAULT_ROOT = Path("datasets")
@@ -55,10 +56,11 @@ def verify_images(paths):
     return bad
 
 
-def readable_images(folder):
-    """scan_images(folder) without the files PIL cannot decode, found before training:
-    one warning line with their count if some are, a refusal (ValueError) if none is left."""
-    paths = scan_images(folder)
+def readable_images(folder, paths=None):
+    """scan_images(folder) (or its `paths`, when the caller has listed it) without the files
+    PIL cannot decode, found before training: one warning line with their count if some
+    are, a refusal (ValueError) if none is left."""
+    paths = scan_images(folder) if paths is None else paths
     bad = set(verify_images(paths))
     if len(bad) == len(paths):
         raise ValueError(f"no readable image in {folder}: PIL could not decode any of its "
@@ -217,9 +219,6 @@ def write_digit_folder(folder, images, labels, names=None):
 
 
 # ---------------------------------------------------------------- class labels (sgan)
-
-LABELLED_STREAM = 2**32 - 2  # the rng stream of the labelled images' choice and order
-
 
 def image_labels(paths, folder, num_classes):
     """int64 class of every image from the name of its top folder under `folder`

@@ -2,7 +2,9 @@
 
 `train(args, backend)` runs a whole training run: settings, resume, epochs, the
 per-step log and NaN stop, sample grids, checkpoints and plots (the run's folder is
-parity/common/training.py's `Run`). What is framework-specific comes from `backend`
+parity/common/run_folder.py's `Run`, its settings parity/common/run_settings.py, its noise
+parity/common/streams.py). The data folder is listed once a run, and each epoch's
+pipeline is built once, when the epoch begins. What is framework-specific comes from `backend`
 (ms_gan/train.py and torch_gan/train.py each define one `Backend`):
 
     framework, suffix                      "mindspore" / ".ckpt", "torch" / ".pt"
@@ -23,11 +25,13 @@ A step's real images are the backend's tensors; its noise and D's dropout masks 
 here, in numpy, from (seed, epoch, step), so both frameworks see the same values. In a data-parallel job
 (parity/common/distributed.py) each worker computes its part of every step, the metrics
 are the workers' mean, and rank 0 alone writes the run's folder (and, with --fid-every,
-scores G: parity/common/scoring.py).
+scores G: parity/common/epoch_fid.py).
 """
-from . import distributed, scoring, training
+from . import distributed, epoch_fid, run_settings, streams
 from .configs import get_config
-from .datasets import readable_images
+from .datasets import readable_images, scan_images
+from .pictures import SAMPLE_COUNT
+from .run_folder import Run, plural
 
 
 def epoch_batches(backend, data, images, config):
@@ -36,7 +40,7 @@ def epoch_batches(backend, data, images, config):
     data pipeline's seeded order."""
     if not get_config(config["model"]).num_classes:
         return lambda epoch: backend.image_batches(images, config, epoch)
-    paths, plan = training.labelled_plan(data, config, images)
+    paths, plan = run_settings.labelled_plan(data, config, images)
 
     def labelled(epoch):
         indices, shown = plan.epoch(epoch)
@@ -47,33 +51,37 @@ def epoch_batches(backend, data, images, config):
 def train(args, backend):
     """Train as `args` (the trainers' command line) says; returns the exit status."""
     world = backend.start_world()       # first: msrun's scheduler process ends in it
-    run = training.Run(args.out, backend.suffix, args.log_every, args.resume, args.force, writer=world.main)
-    training.take_resumed_settings(args, run, backend.checkpoint.stored_config)
-    data = training.resolve_data(args.data)
-    config = training.run_config(args, backend.framework, data,
-                                 training.train_model(args, run, backend.checkpoint.stored_config))
+    run = Run(args.out, backend.suffix, args.log_every, args.resume, args.force, writer=world.main)
+    run_settings.take_resumed_settings(args, run, backend.checkpoint.stored_config)
+    data = run_settings.resolve_data(args.data)
+    config = run_settings.run_config(args, backend.framework, data,
+                                     run_settings.train_model(args, run, backend.checkpoint.stored_config))
     model = get_config(config["model"])
-    images = readable_images(data)     # once, before any step: so no batch is ever short of an image
+    found = scan_images(data)           # the run's one listing of the folder
+    images = readable_images(data, found)     # before any step: so no batch is ever short of an image
     if world.size > 1:
         distributed.check_split(config["batch_size"], len(images), world, bool(model.num_classes))
-    scorer = scoring.epoch_scorer(args, config, data, run.out)     # --fid-every, or None
+    scorer = epoch_fid.epoch_scorer(args, config, data, found, run.out)     # --fid-every, or None
     step = backend.train_step(config)
     start = 0
     if args.resume:
         start = run.resume(lambda path: backend.checkpoint.load_training_checkpoint(path, step), config)
     if run.finished(start, config["epochs"]):
         return 0
-    fixed_noise = training.sample_noise(config["seed"], training.SAMPLE_COUNT, model.noise_shape)
+    fixed_noise = streams.sample_noise(config["seed"], SAMPLE_COUNT, model.noise_shape)
     batches_of = epoch_batches(backend, data, images, config)
 
-    run.start(start, config["epochs"], batches_of(start)[0])
+    steps, batches = batches_of(start)  # built once: its step count also sizes the progress bar
+    run.start(start, config["epochs"], steps)
     try:
         for epoch in range(start, config["epochs"]):
-            for i, (real, labels) in enumerate(batches_of(epoch)[1]):
+            if epoch > start:
+                steps, batches = batches_of(epoch)
+            for i, (real, labels) in enumerate(batches):
                 count = real.shape[0] * world.size          # the global batch's images
                 part = distributed.part(count, world)
-                z = training.step_noise(config["seed"], epoch, i, count, model.noise_shape)
-                masks = training.dropout_masks(config["seed"], epoch, i, count, step.dropout_shapes, step.dropout_calls)
+                z = streams.step_noise(config["seed"], epoch, i, count, model.noise_shape)
+                masks = streams.dropout_masks(config["seed"], epoch, i, count, step.dropout_shapes, step.dropout_calls)
                 stats = step(real, z[part], labels, [mask[part] for mask in masks])
                 run.log_step(epoch, i, backend.mean_across_workers(stats))
             if not world.main:
@@ -89,6 +97,6 @@ def train(args, backend):
     finally:
         run.close()
     if world.main:
-        print(f"done: {training.plural(config['epochs'], 'epoch')}; outputs in {run.out}"
+        print(f"done: {plural(config['epochs'], 'epoch')}; outputs in {run.out}"
               + (f" ({world.size} workers)" if world.size > 1 else ""))
     return 0

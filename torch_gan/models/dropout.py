@@ -1,5 +1,5 @@
 """Dropout whose masks the training step gives, drawn in numpy from the run's seed
-(parity/common/training.py's `dropout_masks`): so a run repeats and resumes bit for bit,
+(parity/common/streams.py's `dropout_masks`): so a run repeats and resumes bit for bit,
 and MindSpore and PyTorch runs drop the same channels (docs/framework_differences.md#dropout).
 
 Twin: ms_gan/models/dropout.py.

@@ -167,10 +167,11 @@ def prepare(images, kind):
 
 class FolderImages:
     """--n images of a folder (all of them, or --n chosen with SUBSET_SEED), found and
-    decoded as the trainers do (datasets.scan_images, datasets.load_image)."""
+    decoded as the trainers do (datasets.scan_images, datasets.load_image). `paths`: the
+    folder's scan_images when the caller has it, so that the folder is not listed again."""
 
-    def __init__(self, folder, n, role):
-        paths = scan_images(folder)
+    def __init__(self, folder, n, role, paths=None):
+        paths = scan_images(folder) if paths is None else paths
         if len(paths) < n:
             raise ValueError(f"{role} {folder} has {len(paths):,} images, fewer than --n {n:,}: "
                              f"give --n {len(paths)} or less")
@@ -184,6 +185,7 @@ class FolderImages:
         except (OSError, ValueError) as error:
             raise ValueError(f"{role}: cannot read image {paths[0]}: {error}") from None
         self.description = f"{n:,} images of {folder}"
+        self.cache_keys = {}    # kind -> cache_key's, hashed once: --fid-every scores the same images each epoch
 
     def batches(self, kind, batch_size):
         # Inception reads the images at their own size (the first one's shorter side); the
@@ -198,11 +200,13 @@ class FolderImages:
     def cache_key(self, kind):
         """Hash of what the statistics depend on: the features, and the chosen files'
         names (relative to the folder) and bytes, in order."""
-        digest = hashlib.sha256(feature_version(kind).encode())
-        for path in self.paths:
-            digest.update(str(path.relative_to(self.folder)).encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-        return f"{kind}_n{self.n}_{digest.hexdigest()[:24]}"
+        if kind not in self.cache_keys:
+            digest = hashlib.sha256(feature_version(kind).encode())
+            for path in self.paths:
+                digest.update(str(path.relative_to(self.folder)).encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+            self.cache_keys[kind] = f"{kind}_n{self.n}_{digest.hexdigest()[:24]}"
+        return self.cache_keys[kind]
 
 
 class ArrayImages:
@@ -377,14 +381,16 @@ def digit_split(root=None):
 
 def score_images(images, real, kind, cache_dir=None, batch_size=100, device="cpu"):
     """The score (compare's dict) of generated float32 (N, C, H, W) `images` in [-1, 1]
-    against N images of the folder `real`, whose statistics are cached in `cache_dir`
-    (None: not cached). The digit kind runs here, in numpy; the Inception kind runs
-    `python -m parity fid` in a subprocess (it needs PyTorch), on the images written to a
-    temporary .npy, so that a MindSpore process never imports torch."""
+    against N images of `real`, a folder or its FolderImages of N images, whose statistics
+    are cached in `cache_dir` (None: not cached). The digit kind runs here, in numpy; the
+    Inception kind runs `python -m parity fid` in a subprocess (it needs PyTorch), on the
+    images written to a temporary .npy, so that a MindSpore process never imports torch."""
     n = len(images)
     if kind == DIGIT:
-        return compare(FolderImages(real, n, "REAL"), ArrayImages(np.asarray(images), n, "FAKE"), DIGIT,
-                       DigitClassifier(), batch_size, cache_dir)
+        real = real if isinstance(real, FolderImages) else FolderImages(real, n, "REAL")
+        return compare(real, ArrayImages(np.asarray(images), n, "FAKE"), DIGIT, DigitClassifier(), batch_size,
+                       cache_dir)
+    real = real.folder if isinstance(real, FolderImages) else real
     with tempfile.TemporaryDirectory(prefix="fid_") as tmp:
         fake, out = Path(tmp) / "fake.npy", Path(tmp) / "result.json"
         np.save(fake, np.asarray(images, np.float32))
