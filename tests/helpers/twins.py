@@ -1,5 +1,7 @@
 """What keeps a model's two files, or any two twin modules, from being twins."""
 import importlib
+import inspect
+from pathlib import Path
 
 
 def public_classes(module):
@@ -33,3 +35,60 @@ def twin_differences(config):
             problems.append(f"{net} trainable order: MindSpore {trainable}, "
                             f"PyTorch {[name for name, _ in torch_net.named_parameters()]}")
     return problems
+
+
+# The frameworks' own names of one hook: a MindSpore Cell's construct is a PyTorch Module's forward.
+HOOKS = {"construct": "forward", "extend_repr": "extra_repr"}
+
+
+def package_modules(package):
+    """The dotted names, relative to `package` ("" for the package itself), of every module
+    file under it."""
+    root = Path(importlib.import_module(package).__file__).parent
+    names = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def public_api(module):
+    """{name: None for a function, the sorted public method names for a class} of what a
+    module defines itself (not what it imports), without a leading _; hooks under
+    PyTorch's names."""
+    api = {}
+    for name, value in vars(module).items():
+        if name.startswith("_") or getattr(value, "__module__", None) != module.__name__:
+            continue
+        if isinstance(value, type):
+            methods = (n for n, v in vars(value).items() if not n.startswith("_")
+                       and (callable(v) or isinstance(v, (staticmethod, classmethod, property))))
+            api[name] = sorted(HOOKS.get(n, n) for n in methods)
+        elif inspect.isfunction(value):
+            api[name] = None
+    return api
+
+
+def mirror_differences(ms_package, torch_package):
+    """{dotted path relative to the packages: what differs} of two twin packages: a module
+    file that one has and the other has not; a public function or class one module defines
+    and its twin does not; a public method one class has and its twin has not."""
+    found = {}
+    ms_modules, torch_modules = package_modules(ms_package), package_modules(torch_package)
+    for name in sorted(set(ms_modules) ^ set(torch_modules)):
+        found[name] = f"module only in {ms_package if name in ms_modules else torch_package}"
+    for name in sorted(set(ms_modules) & set(torch_modules)):
+        ms_api, torch_api = (public_api(importlib.import_module(".".join(filter(None, (package, name)))))
+                             for package in (ms_package, torch_package))
+        prefix = f"{name}." if name else ""
+        for item in sorted(set(ms_api) ^ set(torch_api)):
+            found[prefix + item] = f"only in {ms_package if item in ms_api else torch_package}"
+        for item in sorted(set(ms_api) & set(torch_api)):
+            ms_methods, torch_methods = ms_api[item], torch_api[item]
+            if (ms_methods is None) != (torch_methods is None):
+                found[prefix + item] = "a function in one, a class in the other"
+            elif ms_methods is not None:
+                for method in sorted(set(ms_methods) ^ set(torch_methods)):
+                    found[f"{prefix}{item}.{method}"] = \
+                        f"method only in {ms_package if method in ms_methods else torch_package}"
+    return found
