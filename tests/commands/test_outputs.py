@@ -75,6 +75,7 @@ def test_an_unknown_device_is_one_line_naming_the_vocabulary(capsys):
         assert exit.value.code == 2 and err.endswith(f"argument --device: must be {devices.ALLOWED}, not xpu")
 
 
+@pytest.mark.slow     # four commands in processes of their own
 def test_a_missing_gpu_is_one_line_without_mindspore_warnings():
     import torch
     if torch.cuda.is_available():

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from helpers.single_framework import PARITY, WRONG_SLOPE, dump, run_without
+from helpers.single_framework import PARITY, run_without
 
 
 def chromium():
@@ -37,11 +37,12 @@ def console_errors(log):
 
 
 @pytest.fixture(scope="module")
-def wrong_twin_report(tmp_path_factory):
+def wrong_twin_report(gan_bn_dump, gan_bn_wrong_dump, tmp_path_factory):
+    """(folder of report.html, MindSpore's manifest, the comparison's summary) of gan_bn
+    against a wrong twin (parity_api/conftest.py's dumps)."""
+    dumps, manifest = gan_bn_dump
     folder = tmp_path_factory.mktemp("report")
-    manifest = dump("mindspore", "gan_bn", folder / "ms", "--steps", "2", "--batch", "4")
-    dump("torch", "gan_bn", folder / "wrong", "--inputs", folder / "ms", patch=WRONG_SLOPE)
-    result = run_without("both", PARITY, "compare", folder / "ms", folder / "wrong", "--html", folder / "report.html",
+    result = run_without("both", PARITY, "compare", dumps / "ms", gan_bn_wrong_dump, "--html", folder / "report.html",
                          "--json", folder / "c.json")
     assert result.returncode == 1, result.stdout + result.stderr
     return folder, manifest, json.loads((folder / "c.json").read_text())["summary"]

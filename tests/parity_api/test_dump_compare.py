@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from parity.common.configs import MODELS
-from helpers.single_framework import PARITY, WRONG_SLOPE, compare, dump, run_without
+from helpers.single_framework import PARITY, compare, dump, run_without
+
 
 @pytest.fixture(scope="module")
-def gan_dumps(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("dumps")
-    ms_manifest = dump("mindspore", "gan_bn", folder / "ms", "--steps", "2", "--batch", "4")
-    torch_manifest = dump("torch", "gan_bn", folder / "torch", "--inputs", folder / "ms")
-    return folder, ms_manifest, torch_manifest
+def gan_dumps(gan_bn_dump, gan_bn_torch_dump):
+    """(folder, MindSpore's manifest, PyTorch's): parity_api/conftest.py's dumps of gan_bn."""
+    folder, ms_manifest = gan_bn_dump
+    return folder, ms_manifest, gan_bn_torch_dump
 
 
 def test_a_dump_describes_itself(gan_dumps):
@@ -51,6 +51,7 @@ def test_twins_compare_as_equal_with_neither_framework(gan_dumps, tmp_path):
     assert len([r for r in step0 if r["kind"] == "gradient"]) >= 8
 
 
+@pytest.mark.slow     # dumps of its own: a process each
 def test_other_weights_or_inputs_are_refused(gan_dumps, tmp_path):
     folder, _, _ = gan_dumps
     dump("torch", "gan_bn", tmp_path / "seed1", "--seed", "1", "--steps", "2", "--batch", "4")
@@ -60,6 +61,7 @@ def test_other_weights_or_inputs_are_refused(gan_dumps, tmp_path):
     assert "inputs: the dumps start from different inputs" in result.stderr
 
 
+@pytest.mark.slow     # dumps of its own: a process each
 def test_stats_level_is_small_and_compares(gan_dumps, tmp_path):
     folder, _, _ = gan_dumps
     dump("torch", "gan_bn", tmp_path / "stats", "--inputs", folder / "ms", "--level", "stats")
@@ -68,10 +70,9 @@ def test_stats_level_is_small_and_compares(gan_dumps, tmp_path):
     assert result.returncode == 0 and "0 past tolerance" in result.stdout, result.stdout + result.stderr
 
 
-def test_a_wrong_twin_is_caught_at_its_layer(gan_dumps, tmp_path):
+def test_a_wrong_twin_is_caught_at_its_layer(gan_dumps, gan_bn_wrong_dump, tmp_path):
     folder, manifest, _ = gan_dumps
-    dump("torch", "gan_bn", tmp_path / "wrong", "--inputs", folder / "ms", patch=WRONG_SLOPE)
-    result = compare(folder / "ms", tmp_path / "wrong", "--json", tmp_path / "c.json")
+    result = compare(folder / "ms", gan_bn_wrong_dump, "--json", tmp_path / "c.json")
     assert result.returncode == 1, result.stdout + result.stderr
     summary = json.loads((tmp_path / "c.json").read_text())["summary"]
     leaky = [e["name"] for e in manifest["layers"]["G"] if e["kind"] == "LeakyReLU"][0]
@@ -125,6 +126,7 @@ def wrong():
 """}
 
 
+@pytest.mark.slow     # dumps of its own: a process each
 def test_a_porters_own_network_from_a_factory(tmp_path):
     for name, text in FACTORIES.items():
         (tmp_path / name).write_text(text)
@@ -196,6 +198,7 @@ def build():
 """}
 
 
+@pytest.mark.slow     # dumps of its own: a process each
 def test_ports_with_other_names_pair_through_a_mapping_and_the_rules(tmp_path):
     """Layer paths through --mapping, LayerNorm's gamma/beta to weight/bias through the rule table."""
     for name, text in RENAMED.items():
