@@ -1,4 +1,4 @@
-"""What the layer tests share (tests/test_fast_layers.py, tests/test_native.py): a fast
+"""What the layer tests share (tests/models/test_fast_layers.py, tests/models/test_native.py): a fast
 MindSpore layer run beside MindSpore's own layer and PyTorch's on the same weights, input and
 cotangent, forward and every gradient."""
 import mindspore as ms

@@ -1,7 +1,7 @@
 """The native CPU convolutions (ms_gan/native, docs/native.md): every convolution and
 transposed convolution of the six models, and odd ones beside them, forward and both
 gradients, under ms.jit and in PyNative mode, against MindSpore's own layer and autodiff and
-against PyTorch, to the tolerance of tests/test_fast_layers.py; bit-equal from run to run;
+against PyTorch, to the tolerance of tests/models/test_fast_layers.py; bit-equal from run to run;
 and the fallback where they cannot be built."""
 import os
 import subprocess

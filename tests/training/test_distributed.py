@@ -90,7 +90,7 @@ def test_two_workers_compute_the_one_process_steps(runs, framework):
 
 @pytest.mark.parametrize("model", ["gan", "gan_bn"])
 def test_the_frameworks_agree_across_two_workers(runs, model):
-    """As the one-process twins do on their first step (tests/test_train_models.py)."""
+    """As the one-process twins do on their first step (tests/training/test_train.py)."""
     ms_first, torch_first = (metrics(runs(framework, model, 2))[0] for framework in sorted(FRAMEWORKS))
     for key in ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2"):
         assert ms_first[key] == pytest.approx(torch_first[key], rel=1e-4), key
