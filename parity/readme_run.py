@@ -8,7 +8,7 @@ In a new empty working directory it runs the README's own commands, as a new use
 Then it writes into the repository:
 
     docs/embedded_run/epoch_001.png, epoch_002.png, losses.png, progress.gif   the run's pictures
-    docs/embedded_run/metrics_head.jsonl   the run's first metrics lines (tests/test_readme_run.py
+    docs/embedded_run/metrics_head.jsonl   the run's first metrics lines (tests/project/test_readme_run.py
                                            holds a new run of epoch 1 to them and to epoch_001.png)
     docs/embedded_run/run.json             what was measured: time, load average, the grids' pixels
     README.md                              the blocks after `<!-- readme_run: NAME -->` markers

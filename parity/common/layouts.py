@@ -8,7 +8,7 @@ alone, so a machine with one framework reads and writes both.
 A file is read here without knowing its model (`LAYOUTS[framework].parse`), and
 checkpoints.identify finds it; writing takes the model's {GENERATOR / DISCRIMINATOR:
 Expected}, from either twin: both build the same names and shapes
-(tests/test_checkpoint_form.py).
+(tests/checkpoints/test_checkpoint_form.py).
 
 MindSpore layouts (first rule that matches):
     any name `epoch`, `config`, `optimizer_*.`, or `generator.<layer>.` or

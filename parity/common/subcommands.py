@@ -1,6 +1,6 @@
 """The one way common code and the studies start a `python -m PACKAGE ...` command of this
 project in a subprocess: a MindSpore trainer that needs PyTorch's Inception (`parity fid`),
-a study that trains both twins. tests/test_layout.py allows a subprocess of the project's
+a study that trains both twins. tests/project/test_layout.py allows a subprocess of the project's
 commands here only."""
 import os
 import subprocess

@@ -8,7 +8,7 @@ from pathlib import Path
 from parity.common.checkpoints import CheckpointError, framework_of, nonfinite
 from parity.common.frameworks import FRAMEWORKS, MINDSPORE, TORCH
 
-# Either twin knows every model's names and shapes (they agree: tests/test_checkpoint_form.py);
+# Either twin knows every model's names and shapes (they agree: tests/checkpoints/test_checkpoint_form.py);
 # the first whose framework imports is used.
 PREFERENCE = (TORCH, MINDSPORE)
 

@@ -1,4 +1,4 @@
-"""The config entry of the extra model that tests/test_extra_model.py adds the way
+"""The config entry of the extra model that tests/models/test_extra_model.py adds the way
 docs/adding_a_model.md says: this entry and its two model files, nothing else."""
 from parity.common.configs import ModelConfig
 from parity.common.init_spec import TORCH_DEFAULT_INIT
