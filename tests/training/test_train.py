@@ -184,7 +184,7 @@ def test_resume_takes_the_model_from_the_run_and_a_finished_run_says_so(framewor
     assert "resuming from" in out and "done: 2 epochs; outputs in" in out
     checkpoint = run / "checkpoints" / f"epoch_002{FRAMEWORKS[framework][1]}"
     module = sys.modules[f"{framework}.checkpoint"]
-    assert module.stored_config(checkpoint)["model"] == "cnn_gan"
+    assert module.FORMAT.stored_config(checkpoint)["model"] == "cnn_gan"
     before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
     assert train(framework, folder, run, "--epochs", "2", "--resume") == 0
     captured = capfd.readouterr()
