@@ -258,6 +258,70 @@ class Conv2dTranspose(nn.Conv2dTranspose):
         return ops.bias_add(out, self.bias) if self.has_bias else out
 
 
+class NativeDenseKernel(Kernel):
+    """x @ weight.T (+ bias) and both its gradients as native sgemm kernels (ms_gan/native/dense.cpp,
+    docs/native.md#dense): one kernel a direction where MindSpore's CPU runs MatMul and BiasAdd
+    forward, two MatMuls and BiasAddGrad backward, each at a fixed cost several times the
+    arithmetic of the models' small products."""
+
+    def __init__(self, library, weight_shape, has_bias):
+        super().__init__()
+        out_features, in_features = weight_shape
+        suffix = "_bias" if has_bias else ""
+        self.forward = ops.Custom(f"{library}:ms_gan_dense_forward{suffix}",
+                                  out_shape=lambda x, w, *b: (x[0], out_features), out_dtype=_same_dtype,
+                                  func_type="aot")
+        self.backward_data = ops.Custom(f"{library}:ms_gan_dense_backward_data",
+                                        out_shape=lambda dy, w: (dy[0], in_features), out_dtype=_same_dtype,
+                                        func_type="aot")
+        if has_bias:
+            self.backward_weights = ops.Custom(f"{library}:ms_gan_dense_backward_weights_bias",
+                                               out_shape=lambda x, dy: (tuple(weight_shape), (out_features,)),
+                                               out_dtype=lambda x, dy: (x, x), func_type="aot")
+        else:
+            self.backward_weights = ops.Custom(f"{library}:ms_gan_dense_backward_weights",
+                                               out_shape=lambda x, dy: tuple(weight_shape), out_dtype=_same_dtype,
+                                               func_type="aot")
+
+    def construct(self, x, weight):
+        return self.forward(x, weight)
+
+    def bprop(self, x, weight, out, dout):
+        return self.backward_data(dout, weight), self.backward_weights(x, dout)
+
+
+class NativeDenseBiasKernel(NativeDenseKernel):
+    """NativeDenseKernel with the bias added in the forward kernel and its gradient summed in
+    the weight-gradient kernel."""
+
+    def construct(self, x, weight, bias):
+        return self.forward(x, weight, bias)
+
+    def bprop(self, x, weight, bias, out, dout):
+        grad_weight, grad_bias = self.backward_weights(x, dout)
+        return self.backward_data(dout, weight), grad_weight, grad_bias
+
+
+class Dense(nn.Dense):
+    """nn.Dense with the same parameters (`weight` (out, in), `bias`), computed by the native
+    kernels where ms_gan.native has built them (2-d inputs; others, and where the kernels are
+    off, as nn.Dense itself). nn.Dense.construct stays the plain form of the same math."""
+
+    def __init__(self, in_channels, out_channels, weight_init=None, bias_init=None, has_bias=True, activation=None):
+        super().__init__(in_channels, out_channels, weight_init, bias_init, has_bias, activation)
+        library = native.library()
+        self.kernel = None
+        if library is not None:
+            kernel = NativeDenseBiasKernel if has_bias else NativeDenseKernel
+            self.kernel = kernel(library, tuple(self.weight.shape), has_bias)
+
+    def construct(self, x):
+        if self.kernel is None or x.ndim != 2:
+            return super().construct(x)
+        out = self.kernel(x, self.weight, self.bias) if self.has_bias else self.kernel(x, self.weight)
+        return self.activation(out) if self.activation_flag else out
+
+
 class LeakyReLUKernel(Kernel):
     """MindSpore's leaky_relu, with the backward PyTorch computes: dout where x > 0 and
     alpha * dout elsewhere. MindSpore differentiates its maximum(alpha * x, x)
