@@ -14,7 +14,7 @@ from ms_gan.models import layers  # Tanh (nn.Tanh is approximate on CPU) and fas
 
 def batch_norm(features, eps):
     # MindSpore's momentum weighs the old value: 1 - PyTorch's (docs/framework_differences.md#batchnorm-momentum).
-    return nn.BatchNorm2d(features, eps=eps, momentum=1.0 - BATCHNORM_MOMENTUM)
+    return layers.BatchNorm2d(features, eps=eps, momentum=1.0 - BATCHNORM_MOMENTUM)
 
 
 def conv(in_channels, out_channels, stride):

@@ -7,14 +7,14 @@ from mindspore import nn
 
 from parity.common.configs import BATCHNORM_MOMENTUM, GAN_BN, SEED_BATCHNORM_EPS
 from ms_gan.init import apply_init_spec
-from ms_gan.models.layers import Dense, LeakyReLU, Tanh  # nn.Tanh is approximate on CPU; faster CPU kernels
+from ms_gan.models.layers import BatchNorm1d, Dense, LeakyReLU, Tanh  # nn.Tanh is approximate on CPU; faster CPU kernels
 
 
 def block(in_feat, out_feat, normalize=True):
     layers = [Dense(in_feat, out_feat)]
     if normalize:
         # the seed's BatchNorm1d(out_feat, 0.8): eps=0.8; MindSpore's momentum is 1 - PyTorch's
-        layers.append(nn.BatchNorm1d(out_feat, eps=SEED_BATCHNORM_EPS, momentum=1.0 - BATCHNORM_MOMENTUM))
+        layers.append(BatchNorm1d(out_feat, eps=SEED_BATCHNORM_EPS, momentum=1.0 - BATCHNORM_MOMENTUM))
     layers.append(LeakyReLU(alpha=0.2))
     return layers
 
