@@ -84,3 +84,23 @@ def test_with_the_kernels_off_it_is_nn_dense():
     with native.suspended():
         fast, _, _ = dense(6, 4, True)
     assert fast.kernel is None
+
+
+@pytest.mark.slow
+@needs_library
+def test_bench_ops_times_every_dense_op_and_adam_step(tmp_path, capsys):
+    """`python -m parity bench-ops` at one repeat: the JSON's structure, no timing assertions."""
+    import json
+
+    import parity.__main__
+    from parity.bench_ops import IMPLEMENTATIONS, OPS, format_result
+    path = tmp_path / "ops.json"
+    assert parity.__main__.main(["bench-ops", "--model", "gan", "--repeats", "1", "--json", str(path)]) == 0
+    result = json.loads(path.read_text())
+    assert [(row["in"], row["out"]) for row in result["dense"]] == [(100, 256), (256, 512), (512, 784),
+                                                                    (784, 512), (512, 256), (256, 1)]
+    assert [row["network"] for row in result["adam"]] == ["gan G", "gan D"]
+    assert all(set(row["ms"]) == set(OPS) and all(set(t) == set(IMPLEMENTATIONS) and min(t.values()) > 0
+                                                  for t in row["ms"].values()) for row in result["dense"])
+    assert all(set(row["ms"]) == set(IMPLEMENTATIONS) and row["parameters"] == 6 for row in result["adam"])
+    assert format_result(result) in capsys.readouterr().out

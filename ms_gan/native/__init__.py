@@ -1,5 +1,5 @@
 """Native CPU kernels for MindSpore (docs/native.md): the C++ sources of this folder
-(convolutions, Adam), built on first use with g++ into a cache folder and linked against the
+(convolutions, Dense, BatchNorm, Adam), built on first use with g++ into a cache folder and linked against the
 oneDNN library MindSpore ships.
 
 `library()` is the built library's path, or None where the native kernels are off: the
