@@ -7,7 +7,7 @@ parity/common/loop.py; `Backend` is what it needs of MindSpore.
 """
 import mindspore as ms
 import numpy as np
-from mindspore import communication, mint, nn, ops
+from mindspore import communication, nn, ops
 
 import ms_gan.checkpoint
 import ms_gan.models
@@ -15,6 +15,7 @@ from ms_gan.data import create_labelled_pipeline, create_pipeline
 from ms_gan.device import use_device
 from ms_gan.generate import generate
 from ms_gan.losses import LOSSES
+from ms_gan.native.adam import Adam
 from parity.common import loop, run_folder, streams
 from ms_gan.models.dropout import Dropout2d
 from parity.common.configs import get_config
@@ -86,7 +87,8 @@ class TrainStep:
     images, a plain classifier (the baseline of semi-supervised training); it returns
     run_folder.CLASSIFIER_STATS. `optimizer(params, lr=, betas=)` builds each network's
     optimizer: mint.optim.Adam, PyTorch's Adam (nn.Adam puts epsilon elsewhere and drifts:
-    docs/framework_differences.md#adam-epsilon). `mode` "jit" compiles the step with
+    docs/framework_differences.md#adam-epsilon), here as ms_gan.native.adam.Adam: the same
+    bits, its step one native kernel (docs/native.md#adam). `mode` "jit" compiles the step with
     ms.jit, "pynative" runs it eagerly. `data_parallel`: this process is one worker of an
     msrun job (mindspore.communication initialised); each network's gradients are averaged
     across the workers (nn.DistributedGradReducer) before its optimizer step. The
@@ -101,7 +103,7 @@ class TrainStep:
     """
 
     def __init__(self, generator, discriminator, lr=2e-4, beta1=0.5, loss="bce", supervised=False,
-                 optimizer=mint.optim.Adam, mode="jit", data_parallel=False):
+                 optimizer=Adam, mode="jit", data_parallel=False):
         if mode not in ("jit", "pynative"):
             raise ValueError(f"mode must be 'jit' or 'pynative', not {mode!r}")
         self.gan = GAN(generator, discriminator, lr, beta1, optimizer)

@@ -130,6 +130,14 @@ def build_parser():
                        help="timed repeats of each op (default 5)")
     convs.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
 
+    native_ops = commands.add_parser("bench-ops", help="the models' Dense layers per op and each network's Adam step: "
+                                                       "MindSpore's own ops, the native kernels and PyTorch's")
+    native_ops.add_argument("--model", nargs="+", default=["all"], metavar="MODEL",
+                            help="model names, or all (default all)")
+    native_ops.add_argument("--repeats", type=arguments.POSITIVE_INT, default=5,
+                            help="timed repeats of each op (default 5)")
+    native_ops.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
+
     workers = commands.add_parser("bench-workers", help="training throughput with 1 and 2 data-parallel workers "
                                                         "per framework, started by msrun and torchrun")
     workers.add_argument("--model", choices=sorted(MODELS), default="gan", help="the model (default gan)")
@@ -256,7 +264,8 @@ MODULES = {"check": "parity.check", "convert": "parity.convert", "trajectory": "
            "bench": "parity.bench", "sgan-study": "parity.sgan_study", "quality-study": "parity.quality_study",
            "fid": "parity.fid", "digit-classifier": "parity.digit_classifier",
            "bench-workers": "parity.bench_workers", "export-check": "parity.export_check",
-           "bench-convs": "parity.bench_convs", "dump": "parity.dump", "compare": "parity.compare"}
+           "bench-convs": "parity.bench_convs", "bench-ops": "parity.bench_ops", "dump": "parity.dump",
+           "compare": "parity.compare"}
 
 
 def main(argv=None):

@@ -40,7 +40,7 @@ from torch_gan.generate import generate as torch_generate
 from torch_gan.train import TrainStep as TorchTrainStep
 
 TORCH_REFERENCE = {"train": "torch eager", "generate": "torch", "data": "torch DataLoader"}
-# MindSpore's own convolutions beside the native ones (docs/native.md), where those are on.
+# MindSpore's own ops beside the native kernels (docs/native.md), where those are on.
 NO_NATIVE = {"train": "ms jit, no native", "generate": "ms, no native"}
 # The batch each model trains at by default (parity/common/run_settings.py DEFAULTS): the faces
 # tutorial's for the default model with --data (dcgan), the embedded digits' for the others.
@@ -237,7 +237,7 @@ def format_result(result):
              f"PyTorch {m['torch']} on {result['torch_device']} ({m['torch_threads']} threads)",
              f"machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average'][0]:.1f} at the start, "
              f"{m['load_average_after'][0]:.1f} at the end",
-             f"native CPU convolutions (docs/native.md): {result['native']}",
+             f"native CPU kernels (docs/native.md): {result['native']}",
              f"{'model':12s} {'batch':>5s} {'group':9s} {'implementation':18s} {'img/s':>9s} {'min':>9s} "
              f"{'max':>9s} {'x torch':>8s}"]
     for e in result["entries"]:

@@ -14,7 +14,7 @@ from ms_gan.models import layers  # Tanh (nn.Tanh is approximate on CPU) and fas
 
 def batch_norm(features, eps):
     # MindSpore's momentum weighs the old value: 1 - PyTorch's (docs/framework_differences.md#batchnorm-momentum).
-    return nn.BatchNorm2d(features, eps=eps, momentum=1.0 - BATCHNORM_MOMENTUM)
+    return layers.BatchNorm2d(features, eps=eps, momentum=1.0 - BATCHNORM_MOMENTUM)
 
 
 def conv(in_channels, out_channels, stride):
@@ -60,7 +60,7 @@ class Generator(nn.Cell):
     def __init__(self, latent_dim=100, img_shape=(1, 32, 32)):
         super().__init__()
         self.init_size = img_shape[1] // 4
-        self.l1 = nn.SequentialCell(nn.Dense(latent_dim, 128 * self.init_size ** 2))
+        self.l1 = nn.SequentialCell(layers.Dense(latent_dim, 128 * self.init_size ** 2))
         self.conv_blocks = generator_blocks(img_shape[0])
         apply_init_spec(self, CNN_GAN.init)
 
@@ -77,7 +77,7 @@ class Discriminator(nn.Cell):
         super().__init__()
         self.model = discriminator_blocks(img_shape[0])
         ds_size = img_shape[1] // 2 ** 4
-        self.adv_layer = nn.SequentialCell(nn.Dense(128 * ds_size ** 2, 1), nn.Sigmoid())
+        self.adv_layer = nn.SequentialCell(layers.Dense(128 * ds_size ** 2, 1), nn.Sigmoid())
         apply_init_spec(self, CNN_GAN.init)
 
     def construct(self, img):

@@ -12,7 +12,7 @@ from ms_gan.models import layers  # Tanh (nn.Tanh is approximate on CPU) and fas
 
 def batch_norm(features):
     # MindSpore's momentum weighs the old value: 1 - PyTorch's (docs/framework_differences.md#batchnorm-momentum).
-    return nn.BatchNorm2d(features, eps=BATCHNORM_EPS, momentum=1.0 - BATCHNORM_MOMENTUM)
+    return layers.BatchNorm2d(features, eps=BATCHNORM_EPS, momentum=1.0 - BATCHNORM_MOMENTUM)
 
 
 def up(in_channels, out_channels, stride, padding):

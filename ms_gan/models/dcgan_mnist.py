@@ -27,12 +27,12 @@ class Generator(nn.Cell):
 
     def __init__(self, latent_dim=100):
         super().__init__()
-        self.linear1 = nn.Dense(latent_dim, 256 * 7 * 7)
-        self.bn1 = nn.BatchNorm1d(256 * 7 * 7, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
+        self.linear1 = layers.Dense(latent_dim, 256 * 7 * 7)
+        self.bn1 = layers.BatchNorm1d(256 * 7 * 7, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
         self.deconv1 = deconv(256, 128, 3, 1, 1)   # 7x7
-        self.bn2 = nn.BatchNorm2d(128, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
+        self.bn2 = layers.BatchNorm2d(128, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
         self.deconv2 = deconv(128, 64, 4, 2, 1)    # 14x14
-        self.bn3 = nn.BatchNorm2d(64, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
+        self.bn3 = layers.BatchNorm2d(64, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
         self.deconv3 = deconv(64, 1, 4, 2, 1)      # 28x28
         self.relu = nn.ReLU()
         self.tanh = layers.Tanh()
@@ -53,8 +53,8 @@ class Discriminator(nn.Cell):
         super().__init__()
         self.conv1 = layers.Conv2d(1, 64, 3, 2, pad_mode="valid", has_bias=True)     # 13x13
         self.conv2 = layers.Conv2d(64, 128, 3, 2, pad_mode="valid", has_bias=True)   # 6x6
-        self.bn = nn.BatchNorm2d(128, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
-        self.fc = nn.Dense(128 * 6 * 6, 1)
+        self.bn = layers.BatchNorm2d(128, eps=BATCHNORM_EPS, momentum=_MOMENTUM)
+        self.fc = layers.Dense(128 * 6 * 6, 1)
         self.leaky_relu = layers.LeakyReLU(alpha=0.01)   # torch F.leaky_relu's default slope
         self.dropout1 = Dropout2d(0.5, 64)       # torch F.dropout2d's default p; one layer a use:
         self.dropout2 = Dropout2d(0.5, 128)      # each draws its own mask

@@ -18,9 +18,9 @@ class Generator(nn.Cell):
         super().__init__()
         self.img_shape = tuple(img_shape)
         self.main = nn.SequentialCell(
-            nn.Dense(latent_dim, 256), nn.ReLU(),
-            nn.Dense(256, 512), nn.ReLU(),
-            nn.Dense(512, int(np.prod(img_shape))), layers.Tanh(),
+            layers.Dense(latent_dim, 256), nn.ReLU(),
+            layers.Dense(256, 512), nn.ReLU(),
+            layers.Dense(512, int(np.prod(img_shape))), layers.Tanh(),
         )
         apply_init_spec(self, GAN.init)
 
@@ -35,9 +35,9 @@ class Discriminator(nn.Cell):
         super().__init__()
         # the seed's bare torch nn.LeakyReLU(): slope 0.01; MindSpore's default alpha is 0.2
         self.mainf = nn.SequentialCell(
-            nn.Dense(int(np.prod(img_shape)), 512), layers.LeakyReLU(alpha=0.01),
-            nn.Dense(512, 256), layers.LeakyReLU(alpha=0.01),
-            nn.Dense(256, 1), nn.Sigmoid(),
+            layers.Dense(int(np.prod(img_shape)), 512), layers.LeakyReLU(alpha=0.01),
+            layers.Dense(512, 256), layers.LeakyReLU(alpha=0.01),
+            layers.Dense(256, 1), nn.Sigmoid(),
         )
         apply_init_spec(self, GAN.init)
 

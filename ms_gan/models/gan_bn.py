@@ -7,14 +7,14 @@ from mindspore import nn
 
 from parity.common.configs import BATCHNORM_MOMENTUM, GAN_BN, SEED_BATCHNORM_EPS
 from ms_gan.init import apply_init_spec
-from ms_gan.models.layers import LeakyReLU, Tanh  # nn.Tanh is approximate on CPU; a faster CPU backward
+from ms_gan.models.layers import BatchNorm1d, Dense, LeakyReLU, Tanh  # nn.Tanh is approximate on CPU; faster CPU kernels
 
 
 def block(in_feat, out_feat, normalize=True):
-    layers = [nn.Dense(in_feat, out_feat)]
+    layers = [Dense(in_feat, out_feat)]
     if normalize:
         # the seed's BatchNorm1d(out_feat, 0.8): eps=0.8; MindSpore's momentum is 1 - PyTorch's
-        layers.append(nn.BatchNorm1d(out_feat, eps=SEED_BATCHNORM_EPS, momentum=1.0 - BATCHNORM_MOMENTUM))
+        layers.append(BatchNorm1d(out_feat, eps=SEED_BATCHNORM_EPS, momentum=1.0 - BATCHNORM_MOMENTUM))
     layers.append(LeakyReLU(alpha=0.2))
     return layers
 
@@ -30,7 +30,7 @@ class Generator(nn.Cell):
             *block(128, 256),
             *block(256, 512),
             *block(512, 1024),
-            nn.Dense(1024, int(np.prod(img_shape))),
+            Dense(1024, int(np.prod(img_shape))),
             Tanh(),
         )
         apply_init_spec(self, GAN_BN.init)
@@ -46,9 +46,9 @@ class Discriminator(nn.Cell):
     def __init__(self, img_shape=(1, 32, 32)):
         super().__init__()
         self.model = nn.SequentialCell(
-            nn.Dense(int(np.prod(img_shape)), 512), LeakyReLU(alpha=0.2),
-            nn.Dense(512, 256), LeakyReLU(alpha=0.2),
-            nn.Dense(256, 1), nn.Sigmoid(),
+            Dense(int(np.prod(img_shape)), 512), LeakyReLU(alpha=0.2),
+            Dense(512, 256), LeakyReLU(alpha=0.2),
+            Dense(256, 1), nn.Sigmoid(),
         )
         apply_init_spec(self, GAN_BN.init)
 

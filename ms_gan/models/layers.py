@@ -1,8 +1,8 @@
 """Layers the MindSpore twins need where MindSpore's own differs from PyTorch's, or is
 slow on CPU. Each computes the same math as the MindSpore layer it replaces and keeps its
 parameter names; docs/bench_ops.md has the per-op timings behind every backward here. The
-convolutions run on the project's native oneDNN kernels where ms_gan.native builds them
-(docs/native.md).
+convolutions, Dense layers and training-mode BatchNorm run on the project's native kernels
+where ms_gan.native builds them (docs/native.md).
 
 Each custom backward (`bprop`) sits on a parameterless `Kernel` that the layer calls: a
 bprop returns gradients of a cell's inputs only (so the weights go in as inputs), and
@@ -13,6 +13,7 @@ and its kernel as one layer.
 import mindspore as ms
 import numpy as np
 from mindspore import nn, ops
+from mindspore.ops import signature
 
 from ms_gan import native
 
@@ -256,6 +257,156 @@ class Conv2dTranspose(nn.Conv2dTranspose):
         weight = self.kernel.flipped(self.weight).transpose(1, 0, 2, 3) if self.flip else self.weight
         out = self.kernel(x, weight)
         return ops.bias_add(out, self.bias) if self.has_bias else out
+
+
+class NativeDenseKernel(Kernel):
+    """x @ weight.T (+ bias) and both its gradients as native sgemm kernels (ms_gan/native/dense.cpp,
+    docs/native.md#dense): one kernel a direction where MindSpore's CPU runs MatMul and BiasAdd
+    forward, two MatMuls and BiasAddGrad backward, each at a fixed cost several times the
+    arithmetic of the models' small products."""
+
+    def __init__(self, library, weight_shape, has_bias):
+        super().__init__()
+        out_features, in_features = weight_shape
+        suffix = "_bias" if has_bias else ""
+        self.forward = ops.Custom(f"{library}:ms_gan_dense_forward{suffix}",
+                                  out_shape=lambda x, w, *b: (x[0], out_features), out_dtype=_same_dtype,
+                                  func_type="aot")
+        self.backward_data = ops.Custom(f"{library}:ms_gan_dense_backward_data",
+                                        out_shape=lambda dy, w: (dy[0], in_features), out_dtype=_same_dtype,
+                                        func_type="aot")
+        if has_bias:
+            self.backward_weights = ops.Custom(f"{library}:ms_gan_dense_backward_weights_bias",
+                                               out_shape=lambda x, dy: (tuple(weight_shape), (out_features,)),
+                                               out_dtype=lambda x, dy: (x, x), func_type="aot")
+        else:
+            self.backward_weights = ops.Custom(f"{library}:ms_gan_dense_backward_weights",
+                                               out_shape=lambda x, dy: tuple(weight_shape), out_dtype=_same_dtype,
+                                               func_type="aot")
+
+    def construct(self, x, weight):
+        return self.forward(x, weight)
+
+    def bprop(self, x, weight, out, dout):
+        return self.backward_data(dout, weight), self.backward_weights(x, dout)
+
+
+class NativeDenseBiasKernel(NativeDenseKernel):
+    """NativeDenseKernel with the bias added in the forward kernel and its gradient summed in
+    the weight-gradient kernel."""
+
+    def construct(self, x, weight, bias):
+        return self.forward(x, weight, bias)
+
+    def bprop(self, x, weight, bias, out, dout):
+        grad_weight, grad_bias = self.backward_weights(x, dout)
+        return self.backward_data(dout, weight), grad_weight, grad_bias
+
+
+class Dense(nn.Dense):
+    """nn.Dense with the same parameters (`weight` (out, in), `bias`), computed by the native
+    kernels where ms_gan.native has built them (2-d inputs; others, and where the kernels are
+    off, as nn.Dense itself). nn.Dense.construct stays the plain form of the same math."""
+
+    def __init__(self, in_channels, out_channels, weight_init=None, bias_init=None, has_bias=True, activation=None):
+        super().__init__(in_channels, out_channels, weight_init, bias_init, has_bias, activation)
+        library = native.library()
+        self.kernel = None
+        if library is not None:
+            kernel = NativeDenseBiasKernel if has_bias else NativeDenseKernel
+            self.kernel = kernel(library, tuple(self.weight.shape), has_bias)
+
+    def construct(self, x):
+        if self.kernel is None or x.ndim != 2:
+            return super().construct(x)
+        out = self.kernel(x, self.weight, self.bias) if self.has_bias else self.kernel(x, self.weight)
+        return self.activation(out) if self.activation_flag else out
+
+
+def _in_place(op):
+    """A Custom op that writes its Parameter inputs in place (its signature says which), kept
+    and ordered by MindSpore as a memory side effect, as its Assign is."""
+    op.add_prim_attr("side_effect_mem", True)
+    return op
+
+
+class NativeBatchNormKernel(Kernel):
+    """BatchNorm's training forward, (x, gamma, beta) -> (y, mean, invstd, unbiased variance),
+    and its backward as native kernels (ms_gan/native/batchnorm.cpp, docs/native.md#batchnorm):
+    one pass each where MindSpore's CPU runs oneDNN's BatchNorm and a separate update of the
+    running statistics forward, BatchNormGrad backward."""
+
+    def __init__(self, library, eps):
+        super().__init__()
+        self.eps = ms.Tensor(np.array([eps], np.float32))
+        self.forward = ops.Custom(f"{library}:ms_gan_batchnorm_forward",
+                                  out_shape=lambda x, *rest: (x, (x[1],), (x[1],), (x[1],)),
+                                  out_dtype=lambda x, *rest: (x, x, x, x), func_type="aot")
+        self.backward = ops.Custom(f"{library}:ms_gan_batchnorm_backward",
+                                   out_shape=lambda dy, x, gamma, mean, invstd: (x, gamma, gamma),
+                                   out_dtype=lambda dy, x, gamma, mean, invstd: (x, x, x), func_type="aot")
+
+    def construct(self, x, gamma, beta):
+        return self.forward(x, gamma, beta, self.eps)
+
+    def bprop(self, x, gamma, beta, out, dout):
+        return self.backward(dout[0], x, gamma, out[1], out[2])
+
+
+class _RunningStatisticsUpdate(ops.Custom):
+    __mindspore_signature__ = tuple(
+        signature.make_sig(name, signature.sig_rw.RW_WRITE if name.startswith("moving") else signature.sig_rw.RW_READ)
+        for name in ("moving_mean", "moving_variance", "mean", "variance", "momentum"))
+
+
+def _native_batch_norm(layer):
+    """(kernel, running-statistics update, momentum tensor) for a BatchNorm layer where
+    ms_gan.native has built the kernels and the layer uses batch statistics in training;
+    (None, None, None) otherwise."""
+    library = native.library()
+    if library is None or layer.use_batch_statistics is not None:
+        return None, None, None
+    update = _in_place(_RunningStatisticsUpdate(f"{library}:ms_gan_batchnorm_update", out_shape=lambda *shapes: (1,),
+                                                out_dtype=lambda *dtypes: ms.float32, func_type="aot"))
+    return NativeBatchNormKernel(library, layer.eps), update, ms.Tensor(np.array([layer.momentum], np.float32))
+
+
+def _batch_norm_training(layer, x):
+    """A BatchNorm layer's training forward on the native kernels: y, and the running statistics
+    updated in place by one more kernel."""
+    y, mean, _, variance = layer.kernel(x, layer.gamma, layer.beta)
+    layer.update_statistics(layer.moving_mean, layer.moving_variance, ops.stop_gradient(mean),
+                            ops.stop_gradient(variance), layer.momentum_tensor)
+    return y
+
+
+class BatchNorm2d(nn.BatchNorm2d):
+    """nn.BatchNorm2d (same parameters: gamma, beta, moving_mean, moving_variance), in training
+    mode with batch statistics through the native kernels where ms_gan.native has built them;
+    otherwise, and in eval mode, nn.BatchNorm2d itself."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.9, **kwargs):
+        super().__init__(num_features, eps=eps, momentum=momentum, **kwargs)
+        self.kernel, self.update_statistics, self.momentum_tensor = _native_batch_norm(self)
+
+    def construct(self, x):
+        if self.kernel is None or not self.training:
+            return super().construct(x)
+        return _batch_norm_training(self, x)
+
+
+class BatchNorm1d(nn.BatchNorm1d):
+    """nn.BatchNorm1d, as BatchNorm2d. (Two classes, not a shared base: MindSpore's graph
+    compiler resolves a mixin's super() to the mixin again.)"""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.9, **kwargs):
+        super().__init__(num_features, eps=eps, momentum=momentum, **kwargs)
+        self.kernel, self.update_statistics, self.momentum_tensor = _native_batch_norm(self)
+
+    def construct(self, x):
+        if self.kernel is None or not self.training:
+            return super().construct(x)
+        return _batch_norm_training(self, x)
 
 
 class LeakyReLUKernel(Kernel):

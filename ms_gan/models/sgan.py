@@ -9,6 +9,7 @@ from mindspore import nn
 
 from parity.common.configs import SGAN
 from ms_gan.init import apply_init_spec
+from ms_gan.models import layers  # Dense: native CPU kernels
 from ms_gan.models.cnn_gan import discriminator_blocks, generator_blocks
 
 
@@ -18,7 +19,7 @@ class Generator(nn.Cell):
     def __init__(self, latent_dim=100, img_shape=(1, 32, 32)):
         super().__init__()
         self.init_size = img_shape[1] // 4
-        self.l1 = nn.SequentialCell(nn.Dense(latent_dim, 128 * self.init_size ** 2))
+        self.l1 = nn.SequentialCell(layers.Dense(latent_dim, 128 * self.init_size ** 2))
         self.conv_blocks = generator_blocks(img_shape[0])
         apply_init_spec(self, SGAN.init)
 
@@ -36,8 +37,8 @@ class Discriminator(nn.Cell):
         super().__init__()
         self.conv_blocks = discriminator_blocks(img_shape[0])
         ds_size = img_shape[1] // 2 ** 4
-        self.adv_layer = nn.SequentialCell(nn.Dense(128 * ds_size ** 2, 1), nn.Sigmoid())
-        self.aux_layer = nn.SequentialCell(nn.Dense(128 * ds_size ** 2, num_classes + 1))
+        self.adv_layer = nn.SequentialCell(layers.Dense(128 * ds_size ** 2, 1), nn.Sigmoid())
+        self.aux_layer = nn.SequentialCell(layers.Dense(128 * ds_size ** 2, num_classes + 1))
         apply_init_spec(self, SGAN.init)
 
     def construct(self, img):

@@ -1,11 +1,12 @@
-"""Native CPU convolutions for MindSpore (docs/native.md): convolution.cpp, built on first use
-with g++ into a cache folder and linked against the oneDNN library MindSpore ships.
+"""Native CPU kernels for MindSpore (docs/native.md): the C++ sources of this folder
+(convolutions, Dense, BatchNorm, Adam), built on first use with g++ into a cache folder and linked against the
+oneDNN library MindSpore ships.
 
 `library()` is the built library's path, or None where the native kernels are off: the
 environment variable MS_GAN_NATIVE=0, a device other than CPU, no C++ compiler, no
-mindspore/lib/libdnnl.so.2, or a oneDNN version or runtime convolution.cpp was not written
-for. Then ms_gan's layers run MindSpore's own ops, and the process is told why once, in one
-line on stderr.
+mindspore/lib/libdnnl.so.2, or a oneDNN version or runtime the sources were not written
+for. Then ms_gan's layers and optimizer run MindSpore's own ops, and the process is told why
+once, in one line on stderr.
 """
 import contextlib
 import ctypes
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import mindspore as ms
 
-SOURCE = Path(__file__).with_name("convolution.cpp")
+SOURCES = sorted(Path(__file__).parent.glob("*.cpp"))
+HEADERS = sorted(Path(__file__).parent.glob("*.h"))
 SWITCH = "MS_GAN_NATIVE"
 _state = {}
 
@@ -43,15 +45,17 @@ def compiler():
 def build(cxx, dnnl):
     """The built library for this source, MindSpore and oneDNN, compiled once into the cache
     (keyed by their hash); atomic, so two processes building at once both end with a whole file."""
-    key = hashlib.sha256(SOURCE.read_bytes() + f"{ms.__version__}|{dnnl}|{cxx}".encode()).hexdigest()[:16]
+    text = b"".join(path.name.encode() + path.read_bytes() for path in SOURCES + HEADERS)
+    key = hashlib.sha256(text + f"{ms.__version__}|{dnnl}|{cxx}".encode()).hexdigest()[:16]
     target = cache_folder() / f"ms_gan_native_{key}.so"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         built = Path(scratch) / target.name
-        command = [cxx, "-O2", "-std=c++17", "-shared", "-fPIC", str(SOURCE), "-o", str(built),
-                   f"-L{dnnl.parent}", f"-l:{dnnl.name}", f"-Wl,-rpath,{dnnl.parent}", "-pthread"]
+        # -ffp-contract=off: Adam's arithmetic rounds after every operation, as MindSpore's does
+        command = [cxx, "-O2", "-std=c++17", "-ffp-contract=off", "-shared", "-fPIC", *map(str, SOURCES),
+                   "-o", str(built), f"-L{dnnl.parent}", f"-l:{dnnl.name}", f"-Wl,-rpath,{dnnl.parent}", "-pthread"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"{cxx} failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
@@ -106,13 +110,13 @@ def library():
     path, reason = state()
     if reason is not None and reason not in _state.setdefault("told", set()):
         _state["told"].add(reason)
-        print(f"ms_gan: native CPU convolutions off ({reason}); MindSpore's own run", file=sys.stderr)
+        print(f"ms_gan: native CPU kernels off ({reason}); MindSpore's own run", file=sys.stderr)
     return path
 
 
 @contextlib.contextmanager
 def suspended():
-    """Layers made inside run MindSpore's own convolutions, silently: the benchmark's
+    """Layers and optimizers made inside run MindSpore's own ops, silently: the benchmark's
     "no native" column beside the native one in the same process."""
     _state["suspended"] = True
     try:

@@ -105,9 +105,11 @@ import sys
 import numpy as np, mindspore as ms
 from ms_gan import native
 from ms_gan.models import layers
+from ms_gan.native.adam import Adam
 fast = layers.Conv2d(3, 4, 3, 2, pad_mode="pad", padding=1)
 again = layers.Conv2dTranspose(4, 3, 4, 2, pad_mode="pad", padding=1)
-print(type(fast.kernel).__name__, type(again.kernel).__name__, native.library())
+print(type(fast.kernel).__name__, type(again.kernel).__name__, native.library(),
+      Adam(fast.trainable_params()).fused)
 x = ms.Tensor(np.ones((1, 3, 8, 8), np.float32))
 print(again(fast(x)).shape)
 """
@@ -127,9 +129,9 @@ def run_fallback(tmp_path, **env):
 def test_without_native_kernels_mindspores_own_layers_run_and_say_so_once(tmp_path, env, reason):
     result = run_fallback(tmp_path, **env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["NoneType", "NoneType", "None", "(1,", "3,", "8,", "8)"]
+    assert result.stdout.split() == ["NoneType", "NoneType", "None", "False", "(1,", "3,", "8,", "8)"]
     lines = [line for line in result.stderr.splitlines() if line.startswith("ms_gan:")]
-    assert lines == [f"ms_gan: native CPU convolutions off ({reason}); MindSpore's own run"]
+    assert lines == [f"ms_gan: native CPU kernels off ({reason}); MindSpore's own run"]
     assert not (tmp_path / "cache").exists()
 
 
@@ -145,8 +147,8 @@ def test_two_processes_building_into_a_fresh_cache_at_once_both_run(tmp_path):
     assert [p.suffix for p in built] == [".so"]                 # no temporary folder left behind
     for code, out, err in results:
         assert code == 0, err
-        assert out.split()[:3] == ["NativeConv2dBiasKernel", "NativeConv2dTransposeKernel", str(built[0])]
-        assert out.split()[3:] == ["(1,", "3,", "8,", "8)"]
+        assert out.split()[:4] == ["NativeConv2dBiasKernel", "NativeConv2dTransposeKernel", str(built[0]), "True"]
+        assert out.split()[4:] == ["(1,", "3,", "8,", "8)"]
         assert "ms_gan:" not in err
 
 
@@ -158,4 +160,4 @@ def test_another_device_runs_mindspores_own_layers_and_says_so_once(monkeypatch,
     made = [layers.Conv2d(3, 4, 3, 2, pad_mode="pad", padding=1) for _ in range(2)]
     assert [layer.kernel for layer in made] == [None, None]
     assert native.state() == (None, "the device is GPU")
-    assert capsys.readouterr().err.count("native CPU convolutions off (the device is GPU)") == 1
+    assert capsys.readouterr().err.count("native CPU kernels off (the device is GPU)") == 1

@@ -1,0 +1,90 @@
+// Native Dense (fully connected) layers: y = x w^T + b and both gradients, as oneDNN's sgemm on
+// our thread pool (docs/native.md#dense), each one kernel where MindSpore runs two or three
+// (MatMul and BiasAdd; MatMul, MatMul and BiasAddGrad).
+//   ms_gan_dense_forward               (x (N, I), w (O, I))         -> y (N, O)
+//   ms_gan_dense_forward_bias          (x, w, b (O))                -> y
+//   ms_gan_dense_backward_data         (dy (N, O), w (O, I))        -> dx (N, I)
+//   ms_gan_dense_backward_weights      (x, dy)                      -> dw (O, I)
+//   ms_gan_dense_backward_weights_bias (x, dy)                      -> dw, db (O)
+// All float32, row-major. The bias is added after the product, and its gradient summed over the
+// batch in order, as MindSpore's BiasAdd and BiasAddGrad do.
+#include "native.h"
+
+namespace ms_gan {
+namespace {
+
+enum Op { kForward, kForwardBias, kBackwardData, kBackwardWeights, kBackwardWeightsBias };
+
+bool matrix(int *ndims, const char **dtypes, int i) { return ndims[i] == 2 && is_float32(dtypes, i); }
+
+bool sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+           int64_t ldb, float *c, int64_t ldc) {
+    int status = dnnl_threadpool_interop_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc,
+                                               static_cast<ThreadpoolInterface *>(runtime().pool));
+    if (status) std::fprintf(stderr, "ms_gan native: sgemm failed (oneDNN status %d)\n", status);
+    return status == 0;
+}
+
+int dense(Op op, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+    auto f = [&](int i) { return static_cast<float *>(params[i]); };
+    bool ok = nparam >= 3 && matrix(ndims, dtypes, 0) && matrix(ndims, dtypes, 1);
+    int64_t n = 0, in = 0, out = 0;
+    if (ok && (op == kForward || op == kForwardBias)) {          // x (N, I), w (O, I)
+        n = shapes[0][0], in = shapes[0][1], out = shapes[1][0];
+        ok = shapes[1][1] == in && nparam == (op == kForwardBias ? 4 : 3) &&
+             (op == kForward || (ndims[2] == 1 && shapes[2][0] == out && is_float32(dtypes, 2)));
+    } else if (ok && op == kBackwardData) {                      // dy (N, O), w (O, I)
+        n = shapes[0][0], out = shapes[0][1], in = shapes[1][1];
+        ok = shapes[1][0] == out && nparam == 3;
+    } else if (ok) {                                             // x (N, I), dy (N, O)
+        n = shapes[0][0], in = shapes[0][1], out = shapes[1][1];
+        ok = shapes[1][0] == n && nparam == (op == kBackwardWeightsBias ? 4 : 3);
+    }
+    if (!ok) {
+        std::fprintf(stderr, "ms_gan native: dense: unexpected shapes or dtypes\n");
+        return 1;
+    }
+    std::lock_guard<std::mutex> lock(runtime().mutex);
+    if (!ensure_engine()) return 1;
+    switch (op) {
+        case kForward:
+        case kForwardBias: {
+            float *y = f(nparam - 1);
+            if (!sgemm('N', 'T', n, out, in, f(0), in, f(1), in, y, out)) return 1;
+            if (op == kForwardBias) {
+                const float *b = f(2);
+                parallel(n, 64, [&](int64_t begin, int64_t end) {
+                    for (int64_t r = begin; r < end; ++r)
+                        for (int64_t o = 0; o < out; ++o) y[r * out + o] += b[o];
+                });
+            }
+            return 0;
+        }
+        case kBackwardData:
+            return sgemm('N', 'N', n, in, out, f(0), out, f(1), in, f(2), in) ? 0 : 1;
+        default: {
+            if (!sgemm('T', 'N', out, in, n, f(1), out, f(0), in, f(2), in)) return 1;
+            if (op == kBackwardWeightsBias) {
+                const float *dy = f(1);
+                float *db = f(3);
+                parallel(out, 16, [&](int64_t begin, int64_t end) {
+                    for (int64_t o = begin; o < end; ++o) db[o] = 0.0f;
+                    for (int64_t r = 0; r < n; ++r)
+                        for (int64_t o = begin; o < end; ++o) db[o] += dy[r * out + o];
+                });
+            }
+            return 0;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace ms_gan
+
+#define ENTRY(name, op) \
+    MS_GAN_ENTRY(name) { return ms_gan::dense(ms_gan::op, nparam, params, ndims, shapes, dtypes); }
+ENTRY(ms_gan_dense_forward, kForward)
+ENTRY(ms_gan_dense_forward_bias, kForwardBias)
+ENTRY(ms_gan_dense_backward_data, kBackwardData)
+ENTRY(ms_gan_dense_backward_weights, kBackwardWeights)
+ENTRY(ms_gan_dense_backward_weights_bias, kBackwardWeightsBias)
