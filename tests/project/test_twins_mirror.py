@@ -14,7 +14,9 @@ from parity.common.configs import MODELS, ModelConfig
 ALLOWED = {
     "models.layers": "MindSpore's fast layers, where its own differ from PyTorch's or are slow on CPU; "
                      "PyTorch's twins use torch.nn's (docs/native.md)",
-    "native": "MindSpore's native CPU convolutions (docs/native.md); PyTorch's are fast already",
+    "native": "MindSpore's native CPU kernels (docs/native.md); PyTorch's own are fast already",
+    "native.adam": "the Adam whose step is one native kernel (docs/native.md#adam); PyTorch's twin uses "
+                   "torch.optim.Adam",
     "checkpoint.to_arrays": "a torch.load'ed tree (dicts and lists of tensors) as numpy arrays; a MindSpore "
                             "file is a flat {name: Parameter}, read by its private _entries",
     "checkpoint.to_tensors": "the reverse of to_arrays, for torch.save",
