@@ -7,7 +7,9 @@ data pipelines (faces-like 96x96 JPEGs, made here, to 64x64 batches), all in ima
 the wall time of `parity check` and `parity convert` on a checkpoint of the model. Every group's
 implementations are timed in turns (repeat 1 of each, then repeat 2 of each, ...), so a
 machine shared with other jobs slows them alike: compare the ratios of one run, not
-absolute figures across runs.
+absolute figures across runs. Each implementation first runs `warmup` untimed steps:
+MindSpore's jit step stalls for 50-300 ms now and then in its first dozen steps after the
+compile (docs/bench_cpu.md#warm-up), which a training run of hundreds of steps pays once.
 """
 import os
 import platform
@@ -73,7 +75,7 @@ def make_faces(folder, count, seed=0):
 
 def interleaved(runs, repeats, warmup=1):
     """{name: [images/s of each repeat]} for `runs` {name: fn() -> images done}, timed in
-    turns after `warmup` untimed calls of each."""
+    turns after `warmup` (at least 1) untimed calls of each."""
     for fn in runs.values():
         for _ in range(warmup):
             fn()
@@ -200,14 +202,17 @@ def native_state():
 
 
 def run_bench(models=("dcgan",), batch=None, device="CPU", repeats=5, steps=2, images=2048, workers=2,
-              compile_torch=True, commands=True, log=print):
-    """All measurements of every model (at `batch`, or its training batch); returns the
-    JSON-ready result."""
+              compile_torch=True, commands=True, warmup=10, log=print):
+    """All measurements of every model (at `batch`, or its training batch), each
+    implementation after `warmup` untimed steps (rounded up to whole repeats of `steps`);
+    returns the JSON-ready result."""
     start = time.perf_counter()
     ms_device = use_ms_device(device)
     torch_device = torch.device(TORCH_DEVICE_FOR[ms_device])
     result = {"models": list(models), "device": ms_device, "torch_device": str(torch_device),
-              "machine": machine(), "native": native_state(), "entries": [], "commands": [], "notes": []}
+              "machine": machine(), "native": native_state(), "warmup_steps": warmup, "entries": [],
+              "commands": [], "notes": []}
+    warmup_calls = max(1, -(-warmup // steps))
     notes = result["notes"]
     with tempfile.TemporaryDirectory(prefix="parity_bench_") as tmp:
         tmp = Path(tmp)
@@ -222,7 +227,7 @@ def run_bench(models=("dcgan",), batch=None, device="CPU", repeats=5, steps=2, i
                 groups["data"] = lambda: data_runs(model, folder, size, workers)
             for group, runs in groups.items():
                 log(f"timing {model} {group} at batch {size} ...")
-                result["entries"] += entries(model, size, group, interleaved(runs(), repeats))
+                result["entries"] += entries(model, size, group, interleaved(runs(), repeats, warmup_calls))
             if commands:
                 log(f"timing parity check and convert of {model} ...")
                 result["commands"] += command_timings(model, ms_device, tmp, max(1, repeats // 2))
@@ -237,7 +242,8 @@ def format_result(result):
              f"PyTorch {m['torch']} on {result['torch_device']} ({m['torch_threads']} threads)",
              f"machine: {m['cpu']}, {m['cores']} cores, load average {m['load_average'][0]:.1f} at the start, "
              f"{m['load_average_after'][0]:.1f} at the end",
-             f"native CPU kernels (docs/native.md): {result['native']}",
+             f"native CPU kernels (docs/native.md): {result['native']}; {result['warmup_steps']} untimed warm-up "
+             f"steps of each implementation",
              f"{'model':12s} {'batch':>5s} {'group':9s} {'implementation':18s} {'img/s':>9s} {'min':>9s} "
              f"{'max':>9s} {'x torch':>8s}"]
     for e in result["entries"]:
@@ -254,7 +260,7 @@ def format_result(result):
 def main(args):
     import json
     result = run_bench(model_names(args.model), args.batch, args.device, args.repeats, args.steps, args.images,
-                       args.workers, not args.no_compile, not args.no_commands)
+                       args.workers, not args.no_compile, not args.no_commands, args.warmup)
     print(format_result(result))
     if args.json:
         write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")

@@ -14,9 +14,9 @@ pytestmark = pytest.mark.slow     # trains or runs commands in subprocesses
 def test_bench_tiny(tmp_path, capsys):
     path = tmp_path / "bench.json"
     assert parity.__main__.main(["bench", "--batch", "2", "--repeats", "1", "--steps", "1", "--images", "4",
-                                 "--workers", "1", "--no-compile", "--json", str(path)]) == 0
+                                 "--workers", "1", "--no-compile", "--warmup", "1", "--json", str(path)]) == 0
     result = json.loads(path.read_text())
-    assert (result["models"], result["device"]) == (["dcgan"], "CPU")
+    assert (result["models"], result["device"], result["warmup_steps"]) == (["dcgan"], "CPU", 1)
     assert {(e["model"], e["batch"]) for e in result["entries"]} == {("dcgan", 2)}
     impls = {(e["group"], e["impl"]) for e in result["entries"]}
     # MindSpore's own convolutions beside the native ones where those are built (docs/native.md)
@@ -38,7 +38,7 @@ def test_bench_trains_sgan_with_labels(tmp_path):
     path = tmp_path / "bench.json"
     assert parity.__main__.main(["bench", "--model", "sgan", "--batch", "2", "--repeats", "1", "--steps", "1",
                                  "--images", "4", "--workers", "1", "--no-compile", "--no-commands",
-                                 "--json", str(path)]) == 0
+                                 "--warmup", "1", "--json", str(path)]) == 0
     entries = json.loads(path.read_text())["entries"]
     without_native = {NO_NATIVE["train"]} if native.library() is not None else set()
     assert {e["impl"] for e in entries if e["group"] == "train"} == {"mindspore jit", "mindspore pynative",
@@ -51,12 +51,27 @@ def test_bench_several_models_at_their_training_batch(tmp_path, capsys):
     assert (TRAINING_BATCH["dcgan"], TRAINING_BATCH["cnn_gan"]) == (128, 32)
     path = tmp_path / "bench.json"
     assert parity.__main__.main(["bench", "--model", "gan", "gan_bn", "--repeats", "1", "--steps", "1",
-                                 "--no-compile", "--no-commands", "--json", str(path)]) == 0
+                                 "--no-compile", "--no-commands", "--warmup", "1", "--json", str(path)]) == 0
     entries = json.loads(path.read_text())["entries"]
     assert {(e["model"], e["batch"], e["group"]) for e in entries} == {
         (m, 32, g) for m in ("gan", "gan_bn") for g in ("train", "generate")}
     table = capsys.readouterr().out
     assert "gan_bn          32 train     mindspore jit" in table
+
+
+def test_each_implementation_warms_up_before_it_is_timed():
+    """`--warmup 10 --steps 4` is 3 untimed calls of each implementation, then the timed ones."""
+    from parity.bench import interleaved
+    calls = []
+
+    def implementation(name):
+        def fn():
+            calls.append(name)
+            return 4
+        return fn
+    rates = interleaved({"a": implementation("a"), "b": implementation("b")}, repeats=2, warmup=-(-10 // 4))
+    assert calls == ["a"] * 3 + ["b"] * 3 + ["a", "b", "a", "b"]
+    assert [len(r) for r in rates.values()] == [2, 2]
 
 
 def test_bench_unknown_model_is_refused(capsys):
