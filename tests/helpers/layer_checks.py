@@ -55,3 +55,17 @@ def three_ways(fast, own, reference, shape, jit):
     cotangent = randn(*fast(ms.Tensor(x)).shape)
     return (ms_value_and_grads(fast, x, cotangent, jit), ms_value_and_grads(own, x, cotangent, jit),
             torch_value_and_grads(reference, x, cotangent))
+
+
+def assert_three_ways_agree(fast, own, reference, shape, jit, gradients=None):
+    """The fast layer's output and gradients (dx, then each weight's) against MindSpore's own
+    layer and PyTorch's, each within assert_close; `gradients`: how many there must be."""
+    (out, grads), (own_out, own_grads), (torch_out, torch_grads) = three_ways(fast, own, reference, shape, jit)
+    assert out.shape == torch_out.shape and len(grads) == len(own_grads) == len(torch_grads)
+    assert gradients is None or len(grads) == gradients
+    assert_close(out, own_out)
+    assert_close(out, torch_out)
+    for grad, own_grad, torch_grad in zip(grads, own_grads, torch_grads):
+        assert grad.shape == torch_grad.shape
+        assert_close(grad, own_grad)
+        assert_close(grad, torch_grad)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from mindspore import nn
 
-from helpers.layer_checks import assert_close, ms_value_and_grads, randn, three_ways, torch_value_and_grads
+from helpers.layer_checks import assert_three_ways_agree, ms_value_and_grads, randn, torch_value_and_grads
 from ms_gan.models import layers
 
 def layer_cases():
@@ -37,14 +37,7 @@ def layer_cases():
 @pytest.mark.parametrize("case", layer_cases(), ids=lambda case: case[0])
 def test_fast_layer_matches_mindspore_autodiff_and_pytorch(case, jit):
     _, fast, native, reference, shape = case
-    (out, grads), (native_out, native_grads), (torch_out, torch_grads) = three_ways(fast, native, reference, shape, jit)
-    assert len(grads) == len(native_grads) == len(torch_grads)
-    assert_close(out, native_out)
-    assert_close(out, torch_out)
-    for grad, native_grad, torch_grad in zip(grads, native_grads, torch_grads):
-        assert grad.shape == torch_grad.shape
-        assert_close(grad, native_grad)
-        assert_close(grad, torch_grad)
+    assert_three_ways_agree(fast, native, reference, shape, jit)
 
 
 def test_leaky_relu_takes_pytorchs_slope_at_zero():

@@ -12,7 +12,7 @@ from mindspore import nn
 
 from ms_gan import native
 from ms_gan.models import layers
-from helpers.layer_checks import assert_close, ms_value_and_grads, randn, three_ways
+from helpers.layer_checks import assert_close, assert_three_ways_agree, ms_value_and_grads, randn
 
 needs_library = pytest.mark.skipif(native.library() is None, reason="needs g++ and MindSpore's libdnnl.so.2")
 
@@ -59,14 +59,7 @@ def test_native_batchnorm_matches_mindspore_and_pytorch(case, jit):
     _, shape, eps, momentum = case
     fast, own, reference = batch_norm(shape, eps, momentum)
     assert type(fast.kernel).__name__ == "NativeBatchNormKernel"
-    (out, grads), (own_out, own_grads), (torch_out, torch_grads) = three_ways(fast, own, reference, shape, jit)
-    assert out.shape == torch_out.shape and len(grads) == len(own_grads) == len(torch_grads) == 3
-    assert_close(out, own_out)
-    assert_close(out, torch_out)
-    for grad, own_grad, torch_grad in zip(grads, own_grads, torch_grads):
-        assert grad.shape == torch_grad.shape
-        assert_close(grad, own_grad)
-        assert_close(grad, torch_grad)
+    assert_three_ways_agree(fast, own, reference, shape, jit, gradients=3)
 
 
 @needs_library

@@ -11,7 +11,7 @@ from mindspore import nn
 
 from ms_gan import native
 from ms_gan.models import layers
-from helpers.layer_checks import assert_close, ms_value_and_grads, randn, three_ways
+from helpers.layer_checks import assert_three_ways_agree, ms_value_and_grads, randn
 
 needs_library = pytest.mark.skipif(native.library() is None, reason="needs g++ and MindSpore's libdnnl.so.2")
 
@@ -51,15 +51,7 @@ def test_native_dense_matches_mindspore_and_pytorch(case, jit):
     _, arguments, batch = case
     fast, own, reference = dense(*arguments)
     assert type(fast.kernel).__name__.startswith("NativeDense")
-    (out, grads), (own_out, own_grads), (torch_out, torch_grads) = three_ways(fast, own, reference,
-                                                                              (batch, arguments[0]), jit)
-    assert out.shape == torch_out.shape and len(grads) == len(own_grads) == len(torch_grads) == 2 + arguments[2]
-    assert_close(out, own_out)
-    assert_close(out, torch_out)
-    for grad, own_grad, torch_grad in zip(grads, own_grads, torch_grads):
-        assert grad.shape == torch_grad.shape
-        assert_close(grad, own_grad)
-        assert_close(grad, torch_grad)
+    assert_three_ways_agree(fast, own, reference, (batch, arguments[0]), jit, gradients=2 + arguments[2])
 
 
 @needs_library
