@@ -117,7 +117,7 @@ def build_parser():
                        help="train steps or generator calls per repeat (default 2)")
     bench.add_argument("--warmup", type=arguments.COUNT, default=10, metavar="STEPS",
                        help="untimed steps or calls of each implementation before timing, rounded up to whole "
-                            "repeats (default 10; MindSpore's first jit steps stall now and then)")
+                            "repeats, at least one (default 10; MindSpore's first jit steps stall now and then)")
     bench.add_argument("--images", type=arguments.POSITIVE_INT, default=2048,
                        help="JPEGs for the data pipelines (default 2048)")
     bench.add_argument("--workers", type=arguments.COUNT, default=2, help="data pipeline workers (default 2)")
