@@ -125,21 +125,17 @@ def build_parser():
     bench.add_argument("--no-commands", action="store_true", help="skip timing parity check and convert")
     bench.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
 
-    convs = commands.add_parser("bench-convs", help="every convolution of the models at its training batch, per op: "
-                                                    "MindSpore's own kernels, the native ones and PyTorch's")
-    convs.add_argument("--model", nargs="+", default=["all"], metavar="MODEL",
-                       help="model names, or all (default all)")
-    convs.add_argument("--repeats", type=arguments.POSITIVE_INT, default=5,
-                       help="timed repeats of each op (default 5)")
-    convs.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
-
-    native_ops = commands.add_parser("bench-ops", help="the models' Dense layers per op and each network's Adam step: "
-                                                       "MindSpore's own ops, the native kernels and PyTorch's")
-    native_ops.add_argument("--model", nargs="+", default=["all"], metavar="MODEL",
-                            help="model names, or all (default all)")
-    native_ops.add_argument("--repeats", type=arguments.POSITIVE_INT, default=5,
-                            help="timed repeats of each op (default 5)")
-    native_ops.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
+    per_op = {"bench-convs": "every convolution of the models at its training batch, per op: MindSpore's own "
+                             "kernels, the native ones and PyTorch's",
+              "bench-ops": "the models' Dense layers per op and each network's Adam step: MindSpore's own ops, "
+                           "the native kernels and PyTorch's"}
+    for name, help_text in per_op.items():
+        op_bench = commands.add_parser(name, help=help_text)
+        op_bench.add_argument("--model", nargs="+", default=["all"], metavar="MODEL",
+                              help="model names, or all (default all)")
+        op_bench.add_argument("--repeats", type=arguments.POSITIVE_INT, default=5,
+                              help="timed repeats of each op (default 5)")
+        op_bench.add_argument("--json", metavar="PATH", help="also write the result as JSON (default: none)")
 
     workers = commands.add_parser("bench-workers", help="training throughput with 1 and 2 data-parallel workers "
                                                         "per framework, started by msrun and torchrun")

@@ -35,7 +35,7 @@ from ms_gan.train import TrainStep as MsTrainStep
 from parity.check import run_check
 from parity.common import run_settings
 from parity.common.configs import MODELS, get_config
-from parity.common.files import write_text_atomic
+from parity.common.files import write_json_atomic
 from parity.convert import convert
 from parity.twins import TORCH_DEVICE_FOR
 from torch_gan.generate import generate as torch_generate
@@ -258,10 +258,9 @@ def format_result(result):
 
 
 def main(args):
-    import json
     result = run_bench(model_names(args.model), args.batch, args.device, args.repeats, args.steps, args.images,
                        args.workers, not args.no_compile, not args.no_commands, args.warmup)
     print(format_result(result))
     if args.json:
-        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
+        write_json_atomic(args.json, result)
     return 0

@@ -22,7 +22,7 @@ from ms_gan.device import use_device
 from ms_gan.models import layers
 from parity.bench import TRAINING_BATCH, model_names
 from parity.common.configs import get_config
-from parity.common.files import write_text_atomic
+from parity.common.files import write_json_atomic
 
 OPS = ("forward", "input gradient", "weight gradient")
 
@@ -177,9 +177,8 @@ def format_result(result):
 
 
 def main(args):
-    import json
     result = run_bench_convs(model_names(args.model), args.repeats)
     print(format_result(result))
     if args.json:
-        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
+        write_json_atomic(args.json, result)
     return 0

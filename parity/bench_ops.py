@@ -26,7 +26,7 @@ from ms_gan.models import layers
 from ms_gan.native.adam import Adam
 from parity.bench import TRAINING_BATCH, model_names
 from parity.bench_convs import timed
-from parity.common.files import write_text_atomic
+from parity.common.files import write_json_atomic
 
 OPS = ("forward", "input gradient", "weight gradient")
 IMPLEMENTATIONS = ("mindspore", "native", "torch")
@@ -173,9 +173,8 @@ def format_result(result):
 
 
 def main(args):
-    import json
     result = run_bench_ops(model_names(args.model), args.repeats)
     print(format_result(result))
     if args.json:
-        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
+        write_json_atomic(args.json, result)
     return 0

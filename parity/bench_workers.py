@@ -8,7 +8,6 @@ includes its sample grid, checkpoint and plots, alike for any worker count). On 
 of C cores, 2 workers share them: with C = 2 the figure says what communication and the
 split cost, not a speed-up.
 """
-import json
 import os
 import shutil
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from parity.common.datasets import embedded_digits, scan_images
 from parity.common.distributed import free_port, launch_command
-from parity.common.files import write_text_atomic
+from parity.common.files import write_json_atomic
 from parity.common.frameworks import PACKAGES
 
 
@@ -79,5 +78,5 @@ def main(args):
           f"{os.cpu_count()} cores, load average {load_before[0]:.2f} -> {result['load_average_after'][0]:.2f}")
     print(format_rows(rows))
     if args.json:
-        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
+        write_json_atomic(args.json, result)
     return 0

@@ -8,7 +8,6 @@ standard FID; --features digit the digit classifier's score. A folder's statisti
 cached (fid.source_statistics). Every input is opened and checked before any image
 is scored, so a bad one stops the command with one line and writes nothing.
 """
-import json
 import sys
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 from parity.common import fid, streams
 from parity.common.checkpoints import GENERATOR
 from parity.common.configs import get_config
-from parity.common.files import write_text_atomic
+from parity.common.files import write_json_atomic
 from parity.common.frameworks import FRAMEWORKS, MINDSPORE, framework_of_suffix
 
 CHECKPOINT_SUFFIXES = tuple(suffix for record in FRAMEWORKS.values() for suffix in record.suffixes)
@@ -109,5 +108,5 @@ def main(args):
         print(f"note: {note}", file=sys.stderr)
     print(fid.summary(result))
     if args.json:
-        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
+        write_json_atomic(args.json, result)
     return 0

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from parity.common import fid
-from parity.common.files import write_text_atomic
+from parity.common.files import write_json_atomic, write_text_atomic
 from parity.common.frameworks import framework as framework_record
 from parity.common.pictures import save_line_plot
 from parity.common.run_folder import Run
@@ -126,7 +126,7 @@ def main(args):
                   f"({run['seconds']:.0f} s)", flush=True)
     table = format_markdown(runs, args)
     print(table)
-    write_text_atomic(Path(args.out) / "study.json", json.dumps(runs, indent=2) + "\n")
+    write_json_atomic(Path(args.out) / "study.json", runs)
     if args.markdown:
         write_text_atomic(args.markdown, table)
     if args.plot:

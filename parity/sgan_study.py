@@ -13,7 +13,7 @@ trained or evaluated again, so an interrupted study goes on where it stopped, an
 import json
 from pathlib import Path
 
-from parity.common.files import write_text_atomic
+from parity.common.files import write_json_atomic, write_text_atomic
 from parity.common.frameworks import framework as framework_record
 from parity.common.run_folder import Run
 from parity.common.subcommands import run_module
@@ -62,7 +62,7 @@ def main(args):
                 print(f"{framework} {kind} {labels} labels: test accuracy {result['accuracy']:.4f}", flush=True)
     table = format_markdown(rows, args)
     print(table)
-    write_text_atomic(Path(args.out) / "study.json", json.dumps(rows, indent=2) + "\n")
+    write_json_atomic(Path(args.out) / "study.json", rows)
     if args.markdown:
         write_text_atomic(args.markdown, table)
     return 0

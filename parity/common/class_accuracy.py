@@ -1,11 +1,10 @@
 """What `python -m ms_gan evaluate` and `python -m torch_gan evaluate` share: the class a
 model with a class head predicts, the accuracy, and how it is reported."""
-import json
 
 import numpy as np
 
 from .configs import MODELS
-from .files import write_text_atomic
+from .files import write_json_atomic
 
 
 def predicted_classes(logits, num_classes):
@@ -49,5 +48,5 @@ def report(args, model, logits, labels):
     print(f"accuracy {result['accuracy']:.4f} ({result['correct']:,} of {result['images']:,} images in {args.data})")
     print("per class: " + "  ".join(f"{c}: {a:.3f}" for c, a in result["per_class"].items()))
     if args.json:
-        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
+        write_json_atomic(args.json, result)
     return 0

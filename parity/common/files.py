@@ -1,5 +1,6 @@
 """Output files: one rule for every command's (check_output_file, before any work), and
 atomic writes (a temporary file beside the target, then a rename)."""
+import json
 import os
 import shutil
 import tempfile
@@ -46,6 +47,11 @@ def atomic_folder(path):
 def write_text_atomic(path, text):
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def write_json_atomic(path, value):
+    """`value` as indented JSON with a final newline, written atomically."""
+    write_text_atomic(path, json.dumps(value, indent=2) + "\n")
 
 
 def check_output_file(path, flag, force=False):

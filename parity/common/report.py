@@ -1,8 +1,7 @@
 """The comparison rows' (compare.py) table / JSON / Markdown forms."""
-import json
 from dataclasses import asdict
 
-from .files import write_text_atomic
+from .files import write_json_atomic
 
 
 def format_table(checks):
@@ -28,4 +27,4 @@ def format_markdown(title, checks):
 def write_json(path, model, device, checks, **extra):
     record = {"model": model, "device": device, "passed": all(c.passed for c in checks),
               "checks": [asdict(c) for c in checks], **extra}
-    write_text_atomic(path, json.dumps(record, indent=2) + "\n")
+    write_json_atomic(path, record)
