@@ -1,8 +1,10 @@
 """Device selection for MindSpore: the project's device names (parity/common/devices.py)
 to MindSpore's CPU, GPU or Ascend."""
+import contextlib
 import warnings
 
 import mindspore as ms
+from mindspore.common.api import _pynative_executor
 
 from parity.common.devices import DEVICES, device_name
 
@@ -15,6 +17,32 @@ SLOW_CPU_CONVOLUTIONS = ("2.9", "2.10")
 def slow_cpu_convolutions(version=None):
     """True for a MindSpore release (default: this one) known to run CPU convolutions 30-100x slower."""
     return ".".join((version or ms.__version__).split(".")[:2]) in SLOW_CPU_CONVOLUTIONS
+
+
+@contextlib.contextmanager
+def waiting_without_spinning():
+    """Inside, MindSpore runs a jit graph on the calling thread, which then sleeps until the
+    graph is done; on CPU only, where the graph's kernels need every core.
+
+    By default (2.8.0) a jit call returns at once and MindSpore's frontend queue thread runs
+    the graph. A train step's losses are ready before its optimizer updates are, and the
+    caller's read of them (`.asnumpy()`) then waits for the rest of the graph in
+    `AsyncRQueue::Wait`, a loop with no sleep or yield: that thread took a core from the
+    kernels, which ran at about half speed on this project's 2-core machine
+    (docs/bench_ops.md#the-spinning-wait). The switch is MindSpore's own (its
+    `saved_tensors_hooks` sets it the same way); it lives on the PyNative executor, with no
+    public name, and is put back as it was on leaving. PyNative steps are left alone: there
+    the queue thread runs one op while Python dispatches the next."""
+    disable = getattr(_pynative_executor, "disable_frontend_and_bprop_pipeline", None)
+    if disable is None or ms.get_context("device_target") != "CPU":
+        yield
+        return
+    was_disabled = disable()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            _pynative_executor.enable_frontend_and_bprop_pipeline()
 
 
 def use_device(name):

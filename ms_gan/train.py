@@ -5,6 +5,8 @@ then a G step on D(fake) through the *updated* D, back into G through the same f
 The run itself (epochs, resume, outputs, noise) is the shared loop of
 parity/common/loop.py; `Backend` is what it needs of MindSpore.
 """
+import contextlib
+
 import mindspore as ms
 import numpy as np
 from mindspore import communication, nn, ops
@@ -12,7 +14,7 @@ from mindspore import communication, nn, ops
 import ms_gan.checkpoint
 import ms_gan.models
 from ms_gan.data import create_labelled_pipeline, create_pipeline
-from ms_gan.device import use_device
+from ms_gan.device import use_device, waiting_without_spinning
 from ms_gan.generate import generate
 from ms_gan.losses import LOSSES
 from ms_gan.native.adam import Adam
@@ -107,6 +109,7 @@ class TrainStep:
         if mode not in ("jit", "pynative"):
             raise ValueError(f"mode must be 'jit' or 'pynative', not {mode!r}")
         self.gan = GAN(generator, discriminator, lr, beta1, optimizer)
+        self.mode = mode
         self.generator, self.discriminator = generator, discriminator
         self.optimizer_g, self.optimizer_d = self.gan.optimizer_g, self.gan.optimizer_d
         self.stats = run_folder.CLASSIFIER_STATS if supervised else run_folder.STATS
@@ -193,9 +196,11 @@ class TrainStep:
         # mutable: ms.jit takes a plain tuple of tensors as a constant and compiles anew for
         # each new value (docs/framework_differences.md#dropout); no masks: no tuple to vary.
         masks = ms.mutable(tuple(ms.Tensor(m) for m in masks)) if masks else ()
-        out = self._step(real, ms.Tensor(z), labels, masks)
+        with waiting_without_spinning() if self.mode == "jit" else contextlib.nullcontext():
+            out = self._step(real, ms.Tensor(z), labels, masks)
+            stats = dict(zip(self.stats, (float(x.asnumpy()) for x in out)))
         self.steps_taken += 1
-        return dict(zip(self.stats, (float(x.asnumpy()) for x in out)))
+        return stats
 
 
 class Backend:

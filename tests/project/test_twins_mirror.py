@@ -24,6 +24,8 @@ ALLOWED = {
                        "a plain function",
     "device.slow_cpu_convolutions": "MindSpore releases whose CPU convolutions are 30-100x slower "
                                     "(docs/framework_differences.md#mindspore-version)",
+    "device.waiting_without_spinning": "MindSpore's caller busy-waits for a jit graph on its frontend queue "
+                                       "(docs/bench_ops.md#the-spinning-wait); PyTorch's eager step has no queue",
     "export.TanhExportForm": "MindSpore's exporters cannot take some of the project's layers: the export form "
                              "(docs/export.md); torch.onnx takes PyTorch's layers as they are",
     "export.UpsampleExportForm": "export form, as TanhExportForm",
@@ -31,6 +33,8 @@ ALLOWED = {
     "export.plain_layer": "export form, as TanhExportForm",
     "export.repair_onnx": "MindSpore's ONNX file needs ConvTranspose's output_shape trimmed and its input "
                           "and outputs named as PyTorch's (docs/export.md)",
+    "generate.eval_graph": "G's eval forward compiled by ms.jit: PyNative's op-by-op dispatch is 2x slower "
+                           "on CPU; PyTorch's eager forward is its fast path",
     "models.cnn_gan.conv": "says MindSpore's pad mode and bias, whose defaults differ from PyTorch's",
     "models.dcgan_mnist.deconv": "says MindSpore's pad mode and bias, whose defaults differ from PyTorch's",
     "train.GAN": "G, D and their optimizers under one cell: MindSpore's checkpoint names and ms.jit's "
