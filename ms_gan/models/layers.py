@@ -412,16 +412,34 @@ class BatchNorm1d(nn.BatchNorm1d):
 class LeakyReLUKernel(Kernel):
     """MindSpore's leaky_relu, with the backward PyTorch computes: dout where x > 0 and
     alpha * dout elsewhere. MindSpore differentiates its maximum(alpha * x, x)
-    into a chain of comparisons and selects, 5-10x PyTorch's time on CPU (docs/bench_ops.md)."""
+    into a chain of comparisons and selects, 5-10x PyTorch's time on CPU (docs/bench_ops.md).
+    Where ms_gan.native has built its kernels, both directions are one native pass each
+    (ms_gan/native/elementwise.cpp), the same bits."""
 
     def __init__(self, alpha):
         super().__init__()
+        library = native.library()
+        self.native = library is not None
+        if self.native:
+            self.forward = ops.Custom(f"{library}:ms_gan_leaky_relu", out_shape=lambda x, alpha: x,
+                                      out_dtype=_same_dtype, func_type="aot")
+            self.backward = ops.Custom(f"{library}:ms_gan_leaky_relu_backward", out_shape=lambda dy, x, alpha: x,
+                                       out_dtype=_same_dtype, func_type="aot")
         self.alpha = alpha
 
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        if name == "alpha":
+            super().__setattr__("alpha_tensor", ms.Tensor(np.array([value], np.float32)))
+
     def construct(self, x):
+        if self.native:
+            return self.forward(x, self.alpha_tensor)
         return ops.leaky_relu(x, self.alpha)
 
     def bprop(self, x, out, dout):
+        if self.native:
+            return (self.backward(dout, x, self.alpha_tensor),)
         # the slope as arithmetic on the mask, 1 or alpha exactly: 0.6x the time of a Select
         return (dout * ((x > 0).astype(dout.dtype) * (1.0 - self.alpha) + self.alpha),)
 
@@ -447,10 +465,23 @@ class UpsampleKernel(Kernel):
     as one MatMul: MindSpore 2.8.0's CPU ResizeNearestNeighborV2Grad is several times
     PyTorch's (docs/bench_ops.md). The gradient of an input pixel is the sum of its 2x2
     output block: each pair of output rows laid side by side, (N*C*H, 4W), times a 0/1
-    matrix (4W, W) that adds the four entries of each block. (The forward stays MindSpore's:
-    as a reshape and broadcast it was 25% slower in PyNative inference.)"""
+    matrix (4W, W) that adds the four entries of each block. The forward is a native copy
+    where ms_gan.native has built it (ms_gan/native/elementwise.cpp; MindSpore's
+    ResizeNearestNeighborV2 took 12% of cnn_gan's step), else MindSpore's (as a reshape and
+    broadcast it was 25% slower in PyNative inference)."""
+
+    def __init__(self):
+        super().__init__()
+        library = native.library()
+        self.native = library is not None
+        if self.native:
+            self.forward = ops.Custom(f"{library}:ms_gan_upsample2x",
+                                      out_shape=lambda x: (x[0], x[1], 2 * x[2], 2 * x[3]), out_dtype=_same_dtype,
+                                      func_type="aot")
 
     def construct(self, x):
+        if self.native:
+            return self.forward(x)
         # MindSpore 2.8's interpolate refuses a scale_factor for 4-D nearest unless it may
         # recompute it from the size; the result is PyTorch's nearest x2.
         return ops.interpolate(x, scale_factor=2.0, mode="nearest", recompute_scale_factor=True)

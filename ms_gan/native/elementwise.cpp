@@ -1,0 +1,80 @@
+// Native memory-bound layers (docs/native.md#upsampling-and-leakyrelu): one pass over memory
+// each, on our thread pool, where MindSpore's CPU runs one or several kernels of its own.
+//   ms_gan_upsample2x          (x (N, C, H, W))          -> y (N, C, 2H, 2W), nearest: y[2i+a, 2j+b] = x[i, j]
+//   ms_gan_leaky_relu          (x, alpha (1))            -> y = x where x > 0, else alpha * x
+//   ms_gan_leaky_relu_backward (dy, x, alpha (1))        -> dx = dy where x > 0, else alpha * dy
+// All float32. Every output element is a copy or one float32 product, the same bits as MindSpore's
+// ResizeNearestNeighborV2, its leaky_relu (maximum(alpha x, x)) and the mask arithmetic of
+// ms_gan.models.layers.LeakyReLUKernel's backward (1 * dy or alpha * dy).
+#include "native.h"
+
+namespace ms_gan {
+namespace {
+
+int upsample2x(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+    bool ok = nparam == 2 && ndims[0] == 4 && ndims[1] == 4 && is_float32(dtypes, 0) && is_float32(dtypes, 1) &&
+              shapes[1][0] == shapes[0][0] && shapes[1][1] == shapes[0][1] && shapes[1][2] == 2 * shapes[0][2] &&
+              shapes[1][3] == 2 * shapes[0][3];
+    if (!ok) {
+        std::fprintf(stderr, "ms_gan native: upsample2x: unexpected shapes or dtypes\n");
+        return 1;
+    }
+    const float *x = static_cast<const float *>(params[0]);
+    float *y = static_cast<float *>(params[1]);
+    const int64_t rows = shapes[0][0] * shapes[0][1] * shapes[0][2], w = shapes[0][3];
+    std::lock_guard<std::mutex> lock(runtime().mutex);
+    if (!ensure_engine()) return 1;
+    parallel(rows, 16, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const float *in = x + r * w;
+            float *out = y + r * 4 * w;          // output rows 2r and 2r + 1 of this image plane
+            for (int64_t j = 0; j < w; ++j) out[2 * j] = out[2 * j + 1] = in[j];
+            std::memcpy(out + 2 * w, out, 2 * w * sizeof(float));
+        }
+    });
+    return 0;
+}
+
+bool alpha_and_same_shapes(int nparam, int *ndims, int64_t **shapes, const char **dtypes) {
+    const int alpha = nparam - 2;
+    bool ok = alpha >= 1 && elements(ndims, shapes, alpha) == 1 && is_float32(dtypes, alpha);
+    for (int i = 0; i < nparam; ++i) ok = ok && is_float32(dtypes, i);
+    for (int i = 1; i < nparam && ok; ++i)
+        if (i != alpha) ok = elements(ndims, shapes, i) == elements(ndims, shapes, 0);
+    return ok;
+}
+
+// out[i] = value[i] where x[i] > 0, else alpha * value[i]: the forward (value = x) and backward (value = dy)
+int leaky_relu(const float *value, const float *x, float alpha, float *out, int64_t n) {
+    std::lock_guard<std::mutex> lock(runtime().mutex);
+    if (!ensure_engine()) return 1;
+    parallel(n, 1 << 14, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) out[i] = x[i] > 0.0f ? value[i] : alpha * value[i];
+    });
+    return 0;
+}
+
+}  // namespace
+}  // namespace ms_gan
+
+MS_GAN_ENTRY(ms_gan_upsample2x) { return ms_gan::upsample2x(nparam, params, ndims, shapes, dtypes); }
+
+MS_GAN_ENTRY(ms_gan_leaky_relu) {
+    if (nparam != 3 || !ms_gan::alpha_and_same_shapes(nparam, ndims, shapes, dtypes)) {
+        std::fprintf(stderr, "ms_gan native: leaky_relu: unexpected shapes or dtypes\n");
+        return 1;
+    }
+    const float *x = static_cast<const float *>(params[0]);
+    return ms_gan::leaky_relu(x, x, *static_cast<const float *>(params[1]), static_cast<float *>(params[2]),
+                              ms_gan::elements(ndims, shapes, 0));
+}
+
+MS_GAN_ENTRY(ms_gan_leaky_relu_backward) {
+    if (nparam != 4 || !ms_gan::alpha_and_same_shapes(nparam, ndims, shapes, dtypes)) {
+        std::fprintf(stderr, "ms_gan native: leaky_relu backward: unexpected shapes or dtypes\n");
+        return 1;
+    }
+    return ms_gan::leaky_relu(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
+                              *static_cast<const float *>(params[2]), static_cast<float *>(params[3]),
+                              ms_gan::elements(ndims, shapes, 0));
+}

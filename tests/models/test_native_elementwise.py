@@ -1,0 +1,97 @@
+"""The native upsampling forward and LeakyReLU (ms_gan/native/elementwise.cpp, layers.Upsample
+and layers.LeakyReLU, docs/native.md#upsampling-and-leakyrelu): bit-equal to the same layers on
+MindSpore's own kernels, forward and input gradient, under ms.jit and in PyNative mode, on the
+models' shapes and odd ones with zeros, negative zeros, NaN and infinities in the input; and
+within the layer tests' tolerance of PyTorch's."""
+import mindspore as ms
+import numpy as np
+import pytest
+import torch
+
+from ms_gan import native
+from ms_gan.models import layers
+from helpers.layer_checks import assert_close, ms_value_and_grads, randn, torch_value_and_grads
+
+needs_library = pytest.mark.skipif(native.library() is None, reason="needs g++ and MindSpore's libdnnl.so.2")
+
+# (name, input shape): the models' upsampling and LeakyReLU inputs at batch 2, then odd ones.
+SHAPES = [
+    ("cnn_gan G upsample 128 8x8", (2, 128, 8, 8)),
+    ("cnn_gan G upsample 128 16x16", (2, 128, 16, 16)),
+    ("dcgan D 64 32x32", (2, 64, 32, 32)),
+    ("gan D 1d 512", (2, 512)),
+    ("odd 1 1x1", (1, 1, 1, 1)),
+    ("odd 3 5x7", (3, 3, 5, 7)),
+]
+
+
+def special_values(shape):
+    """A seeded input with exact zeros of both signs, NaN and both infinities in it."""
+    x = randn(*shape).reshape(-1)
+    x[:: 7] = 0.0
+    x[3:: 11] = -0.0
+    for i, value in enumerate((np.nan, np.inf, -np.inf)):
+        if x.size > 5 + i:
+            x[5 + i] = value
+    return x.reshape(shape)
+
+
+def native_and_own(make):
+    fast = make()
+    with native.suspended():
+        own = make()
+    return fast, own
+
+
+LAYERS = {
+    "upsample": (layers.Upsample, lambda: torch.nn.Upsample(scale_factor=2)),
+    "leaky_relu 0.2": (lambda: layers.LeakyReLU(0.2), lambda: torch.nn.LeakyReLU(0.2)),
+    "leaky_relu 0.01": (lambda: layers.LeakyReLU(0.01), lambda: torch.nn.LeakyReLU(0.01)),
+}
+
+
+CASES = [(layer, name, shape) for layer in sorted(LAYERS) for name, shape in SHAPES
+         if layer != "upsample" or len(shape) == 4]     # upsampling takes (N, C, H, W) only
+
+
+@needs_library
+@pytest.mark.parametrize("jit", [True, False], ids=["jit", "pynative"])
+@pytest.mark.parametrize("layer, name, shape", CASES, ids=[f"{layer} {name}" for layer, name, _ in CASES])
+def test_native_layer_is_mindspores_own_bit_for_bit(layer, name, shape, jit):
+    make, _ = LAYERS[layer]
+    fast, own = native_and_own(make)
+    assert fast.kernel.native and not own.kernel.native
+    x = special_values(shape)
+    cotangent = randn(*fast(ms.Tensor(x)).shape)
+    out, (dx,) = ms_value_and_grads(fast, x, cotangent, jit)
+    own_out, (own_dx,) = ms_value_and_grads(own, x, cotangent, jit)
+    np.testing.assert_array_equal(out, own_out)
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(own_out))
+    np.testing.assert_array_equal(dx, own_dx)
+
+
+@needs_library
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_native_layer_matches_pytorch(layer):
+    make, make_torch = LAYERS[layer]
+    fast = make()
+    x = randn(2, 16, 6, 5)
+    cotangent = randn(*fast(ms.Tensor(x)).shape)
+    out, grads = ms_value_and_grads(fast, x, cotangent, jit=True)
+    torch_out, torch_grads = torch_value_and_grads(make_torch(), x, cotangent)
+    assert out.shape == torch_out.shape
+    assert_close(out, torch_out)
+    assert_close(grads[0], torch_grads[0])
+
+
+@needs_library
+def test_a_slope_set_later_reaches_the_native_kernel():
+    fast, own = native_and_own(lambda: layers.LeakyReLU(0.2))
+    for layer in (fast, own):
+        layer.alpha = 0.05
+    x = randn(4, 9)
+    out, (dx,) = ms_value_and_grads(fast, x, np.ones_like(x), jit=False)
+    own_out, (own_dx,) = ms_value_and_grads(own, x, np.ones_like(x), jit=False)
+    np.testing.assert_array_equal(out, own_out)
+    np.testing.assert_array_equal(dx, own_dx)
+    assert set(np.unique(dx)) == {np.float32(1.0), np.float32(0.05)}
