@@ -9,7 +9,9 @@ implementations are timed in turns (repeat 1 of each, then repeat 2 of each, ...
 machine shared with other jobs slows them alike: compare the ratios of one run, not
 absolute figures across runs. Each implementation first runs `warmup` untimed steps:
 MindSpore's jit step stalls for 50-300 ms now and then in its first dozen steps after the
-compile (docs/bench_cpu.md#warm-up), which a training run of hundreds of steps pays once.
+compile (docs/bench_cpu.md#warm-up), which a training run of hundreds of steps pays once;
+and each timed call follows an untimed call of its own, so that none is timed while the
+other framework's threads still spin from its turn.
 """
 import os
 import platform
@@ -75,13 +77,17 @@ def make_faces(folder, count, seed=0):
 
 def interleaved(runs, repeats, warmup=1):
     """{name: [images/s of each repeat]} for `runs` {name: fn() -> images done}, timed in
-    turns after `warmup` (at least 1) untimed calls of each."""
+    turns after `warmup` (at least 1) untimed calls of each. Each timed call follows an
+    untimed one of its own: right after the other framework's call, that framework's threads
+    still spin for a while (measured: a 2-step MindSpore run of gan's generator at 0.45x its
+    speed after PyTorch's, PyTorch's at 0.17x after MindSpore's; docs/bench_ops.md#the-spinning-wait)."""
     for fn in runs.values():
         for _ in range(warmup):
             fn()
     rates = {name: [] for name in runs}
     for _ in range(repeats):
         for name, fn in runs.items():
+            fn()
             start = time.perf_counter()
             images = fn()
             rates[name].append(images / (time.perf_counter() - start))

@@ -60,7 +60,8 @@ def test_bench_several_models_at_their_training_batch(tmp_path, capsys):
 
 
 def test_each_implementation_warms_up_before_it_is_timed():
-    """`--warmup 10 --steps 4` is 3 untimed calls of each implementation, then the timed ones."""
+    """`--warmup 10 --steps 4` is 3 untimed calls of each implementation, then the timed ones,
+    each right after an untimed call of its own (not right after the other framework's)."""
     from parity.bench import interleaved
     calls = []
 
@@ -70,7 +71,7 @@ def test_each_implementation_warms_up_before_it_is_timed():
             return 4
         return fn
     rates = interleaved({"a": implementation("a"), "b": implementation("b")}, repeats=2, warmup=-(-10 // 4))
-    assert calls == ["a"] * 3 + ["b"] * 3 + ["a", "b", "a", "b"]
+    assert calls == ["a"] * 3 + ["b"] * 3 + ["a", "a", "b", "b", "a", "a", "b", "b"]
     assert [len(r) for r in rates.values()] == [2, 2]
 
 
