@@ -4,8 +4,8 @@ the graph to finish, and takes a core from the graph's own kernels.
     python docs/repro/mindspore_spinning_wait.py [--steps 30]
 
 A jit call returns at once: MindSpore's frontend queue thread runs the graph. When the graph
-has work after the value the caller reads (here, as in a train step: in-place updates of
-parameters after the loss), `Tensor.asnumpy()` waits for it in
+has work after the value the caller reads (here a train step: its backward pass and Adam's
+updates come after the loss), `Tensor.asnumpy()` waits for it in
 `mindspore::runtime::AsyncRQueue::Wait` (called from `Pipeline::WaitAll` in
 `TensorPybind::SyncAsNumpy`), a loop with no sleep or yield. With
 `disable_frontend_and_bprop_pipeline()` on the PyNative executor (what
@@ -23,28 +23,27 @@ import time
 
 import mindspore as ms
 import numpy as np
-from mindspore import nn, ops
+from mindspore import nn
 from mindspore.common.api import _pynative_executor
 
 
-class Updates(nn.Cell):
-    """A loss from three matrix products, then an in-place update of each weight after it."""
+def train_step(layers=6, width=512, batch=64):
+    """A jit train step of an MLP (Dense and ReLU), nn.Adam: its loss is ready before the
+    backward pass and the updates that follow it in the graph."""
+    net = nn.SequentialCell([layer for _ in range(layers) for layer in (nn.Dense(width, width), nn.ReLU())])
+    optimizer = nn.Adam(net.trainable_params(), learning_rate=1e-4)
 
-    def __init__(self, size=1024):
-        super().__init__()
-        rng = np.random.default_rng(0)
-        self.weights = ms.ParameterTuple(
-            ms.Parameter(ms.Tensor(rng.standard_normal((size, size)).astype(np.float32) / 32), name=f"w{i}")
-            for i in range(3))
+    def loss_of(x):
+        return (net(x) ** 2).mean()
+    grad = ms.value_and_grad(loss_of, None, optimizer.parameters)
 
-    def construct(self, x):
-        h = x
-        for w in self.weights:
-            h = ops.matmul(h, w)
-        loss = (h * h).mean()
-        for w in self.weights:            # the work after the loss: as an optimizer's update
-            ops.assign(w, w * 0.999 + ops.matmul(w, w) * 1e-6)
+    @ms.jit
+    def step(x):
+        loss, grads = grad(x)
+        optimizer(grads)
         return loss
+    x = ms.Tensor(np.random.default_rng(0).standard_normal((batch, width)).astype(np.float32))
+    return step, x
 
 
 def run(step, x, steps):
@@ -64,9 +63,7 @@ def main():
     parser.add_argument("--steps", type=int, default=30)
     args = parser.parse_args()
     ms.set_device("CPU")
-    net = Updates()
-    step = ms.jit(net)
-    x = ms.Tensor(np.random.default_rng(1).standard_normal((512, 1024)).astype(np.float32))
+    step, x = train_step()
     print(f"MindSpore {ms.__version__}, CPU; median of {args.steps} calls")
     for name in ("default (frontend queue)", "caller runs the graph", "default (frontend queue)"):
         if name.startswith("default"):
