@@ -34,13 +34,14 @@ def test_generate_is_pynatives_forward_bit_for_bit(model):
     assert eval_graph(generator) is eval_graph(generator), "one graph a generator, compiled once"
 
 
-def test_generate_follows_the_parameters_and_statistics_as_they_change():
+@pytest.mark.parametrize("mode", ["jit", "pynative"])   # PyNative's step puts G's BatchNorm statistics back with set_data
+def test_generate_follows_the_parameters_and_statistics_as_they_change(mode):
     generator, discriminator = ms_gan.models.build("gan_bn", seed=0)
     noise = sample_noise(3, 16, get_config("gan_bn").noise_shape)
     before = generate(generator, noise)
 
     rng = np.random.default_rng(0)
-    step = TrainStep(generator, discriminator, loss=get_config("gan_bn").loss)
+    step = TrainStep(generator, discriminator, loss=get_config("gan_bn").loss, mode=mode)
     config = get_config("gan_bn")
     step(rng.uniform(-1, 1, (32, *config.image_shape)).astype(np.float32),
          rng.standard_normal((32, *config.noise_shape)).astype(np.float32))
