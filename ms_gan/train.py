@@ -109,7 +109,8 @@ class TrainStep:
         if mode not in ("jit", "pynative"):
             raise ValueError(f"mode must be 'jit' or 'pynative', not {mode!r}")
         self.gan = GAN(generator, discriminator, lr, beta1, optimizer)
-        self.mode = mode
+        # the jit step's caller sleeps while the graph runs; a PyNative step is op by op
+        self.waiting = waiting_without_spinning if mode == "jit" else contextlib.nullcontext
         self.generator, self.discriminator = generator, discriminator
         self.optimizer_g, self.optimizer_d = self.gan.optimizer_g, self.gan.optimizer_d
         self.stats = run_folder.CLASSIFIER_STATS if supervised else run_folder.STATS
@@ -196,7 +197,7 @@ class TrainStep:
         # mutable: ms.jit takes a plain tuple of tensors as a constant and compiles anew for
         # each new value (docs/framework_differences.md#dropout); no masks: no tuple to vary.
         masks = ms.mutable(tuple(ms.Tensor(m) for m in masks)) if masks else ()
-        with waiting_without_spinning() if self.mode == "jit" else contextlib.nullcontext():
+        with self.waiting():
             out = self._step(real, ms.Tensor(z), labels, masks)
             stats = dict(zip(self.stats, (float(x.asnumpy()) for x in out)))
         self.steps_taken += 1
