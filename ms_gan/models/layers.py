@@ -353,6 +353,31 @@ class NativeBatchNormKernel(Kernel):
         return self.backward(dout[0], x, gamma, out[1], out[2])
 
 
+class NativeBatchNormInferenceKernel(Kernel):
+    """BatchNorm's eval-mode forward, y = (x - moving_mean) * gamma / sqrt(moving_variance + eps)
+    + beta, as one native pass (ms_gan/native/batchnorm.cpp) where MindSpore's CPU BatchNorm
+    takes 2-10x as long (docs/bench_ops.md#batchnorm-in-eval-mode). Its backward, rarely run
+    (eval mode is for generating), is the same formula differentiated in MindSpore ops; the
+    running statistics get no gradient, as in PyTorch."""
+
+    def __init__(self, library, eps):
+        super().__init__()
+        self.eps = ms.Tensor(np.array([eps], np.float32))
+        self.forward = ops.Custom(f"{library}:ms_gan_batchnorm_inference", out_shape=lambda x, *rest: x,
+                                  out_dtype=_same_dtype, func_type="aot")
+
+    def construct(self, x, gamma, beta, mean, variance):
+        return self.forward(x, gamma, beta, mean, variance, self.eps)
+
+    def bprop(self, x, gamma, beta, mean, variance, out, dout):
+        shape = (1, -1) + (1,) * (x.ndim - 2)                 # per channel, broadcast over N and space
+        axes = (0,) + tuple(range(2, x.ndim))
+        invstd = 1.0 / ops.sqrt(variance + self.eps)
+        dgamma = ops.sum(dout * (x - mean.reshape(shape)) * invstd.reshape(shape), axes)
+        dx = dout * (gamma * invstd).reshape(shape)
+        return dx, dgamma, ops.sum(dout, axes), ops.zeros_like(mean), ops.zeros_like(variance)
+
+
 class _RunningStatisticsUpdate(ops.Custom):
     __mindspore_signature__ = tuple(
         signature.make_sig(name, signature.sig_rw.RW_WRITE if name.startswith("moving") else signature.sig_rw.RW_READ)
@@ -360,15 +385,16 @@ class _RunningStatisticsUpdate(ops.Custom):
 
 
 def _native_batch_norm(layer):
-    """(kernel, running-statistics update, momentum tensor) for a BatchNorm layer where
-    ms_gan.native has built the kernels and the layer uses batch statistics in training;
-    (None, None, None) otherwise."""
+    """(training kernel, running-statistics update, momentum tensor, eval-mode kernel) for a
+    BatchNorm layer where ms_gan.native has built the kernels and the layer uses batch
+    statistics in training and running statistics in eval mode; four Nones otherwise."""
     library = native.library()
     if library is None or layer.use_batch_statistics is not None:
-        return None, None, None
+        return None, None, None, None
     update = _in_place(_RunningStatisticsUpdate(f"{library}:ms_gan_batchnorm_update", out_shape=lambda *shapes: (1,),
                                                 out_dtype=lambda *dtypes: ms.float32, func_type="aot"))
-    return NativeBatchNormKernel(library, layer.eps), update, ms.Tensor(np.array([layer.momentum], np.float32))
+    return (NativeBatchNormKernel(library, layer.eps), update, ms.Tensor(np.array([layer.momentum], np.float32)),
+            NativeBatchNormInferenceKernel(library, layer.eps))
 
 
 def _batch_norm_training(layer, x):
@@ -381,17 +407,19 @@ def _batch_norm_training(layer, x):
 
 
 class BatchNorm2d(nn.BatchNorm2d):
-    """nn.BatchNorm2d (same parameters: gamma, beta, moving_mean, moving_variance), in training
-    mode with batch statistics through the native kernels where ms_gan.native has built them;
-    otherwise, and in eval mode, nn.BatchNorm2d itself."""
+    """nn.BatchNorm2d (same parameters: gamma, beta, moving_mean, moving_variance), through
+    the native kernels where ms_gan.native has built them: in training mode with batch
+    statistics, in eval mode with the running ones; otherwise nn.BatchNorm2d itself."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.9, **kwargs):
         super().__init__(num_features, eps=eps, momentum=momentum, **kwargs)
-        self.kernel, self.update_statistics, self.momentum_tensor = _native_batch_norm(self)
+        self.kernel, self.update_statistics, self.momentum_tensor, self.inference_kernel = _native_batch_norm(self)
 
     def construct(self, x):
-        if self.kernel is None or not self.training:
+        if self.kernel is None:
             return super().construct(x)
+        if not self.training:
+            return self.inference_kernel(x, self.gamma, self.beta, self.moving_mean, self.moving_variance)
         return _batch_norm_training(self, x)
 
 
@@ -401,11 +429,13 @@ class BatchNorm1d(nn.BatchNorm1d):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.9, **kwargs):
         super().__init__(num_features, eps=eps, momentum=momentum, **kwargs)
-        self.kernel, self.update_statistics, self.momentum_tensor = _native_batch_norm(self)
+        self.kernel, self.update_statistics, self.momentum_tensor, self.inference_kernel = _native_batch_norm(self)
 
     def construct(self, x):
-        if self.kernel is None or not self.training:
+        if self.kernel is None:
             return super().construct(x)
+        if not self.training:
+            return self.inference_kernel(x, self.gamma, self.beta, self.moving_mean, self.moving_variance)
         return _batch_norm_training(self, x)
 
 

@@ -3,12 +3,14 @@
 //   ms_gan_batchnorm_forward  (x, gamma, beta, eps)                -> y, mean, invstd, unbiased variance
 //   ms_gan_batchnorm_backward (dy, x, gamma, mean, invstd)          -> dx, dgamma, dbeta
 //   ms_gan_batchnorm_update   (moving_mean, moving_variance, mean, unbiased variance, momentum) -> done
+//   ms_gan_batchnorm_inference (x, gamma, beta, moving_mean, moving_variance, eps)   -> y
 // eps and momentum: float32, 1 element; momentum PyTorch's (MindSpore's op attribute). The update
 // writes the running statistics in place, as MindSpore's BatchNorm and PyTorch update them,
 //   moving_mean     = (1 - momentum) * moving_mean     + momentum * mean
 //   moving_variance = (1 - momentum) * moving_variance + momentum * variance * M / (M - 1)
 // (the unbiased variance; M = N * H * W), and y = (x - mean) * invstd * gamma + beta with
-// invstd = 1 / sqrt(variance + eps), the biased variance. Sums are taken in double, in a fixed
+// invstd = 1 / sqrt(variance + eps), the biased variance. Eval mode (inference) is the same
+// y with the running statistics for mean and variance. Sums are taken in double, in a fixed
 // order per channel: the same bits on every run.
 #include <cmath>
 
@@ -21,10 +23,11 @@ struct Layout {
     int64_t n, c, s;   // batch, channels, spatial size (1 for (N, C))
 };
 
-bool layout(int *ndims, int64_t **shapes, int i, Layout *l) {
+// (N, C) or (N, C, H, W); batch statistics need more than one value per channel, eval mode one.
+bool layout(int *ndims, int64_t **shapes, int i, Layout *l, int64_t least_per_channel = 2) {
     if (ndims[i] != 2 && ndims[i] != 4) return false;
     l->n = shapes[i][0], l->c = shapes[i][1], l->s = ndims[i] == 4 ? shapes[i][2] * shapes[i][3] : 1;
-    return l->n * l->s > 1;
+    return l->n * l->s >= least_per_channel;
 }
 
 bool channel_vector(int *ndims, int64_t **shapes, const char **dtypes, int i, int64_t c) {
@@ -79,6 +82,34 @@ int forward(int nparam, void **params, int *ndims, int64_t **shapes, const char 
         }
         over_channels(l, begin, end, [&](int64_t ch, int64_t i) {
             y[i] = (x[i] - mean_out[ch]) * scale[ch - begin] + beta[ch];
+        });
+    });
+    return 0;
+}
+
+int inference(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+    Layout l{0, 0, 0};
+    bool ok = nparam == 7 && layout(ndims, shapes, 0, &l, 1) && is_float32(dtypes, 0) && ndims[6] == ndims[0] &&
+              is_float32(dtypes, 6) && is_float32(dtypes, 5) && elements(ndims, shapes, 5) == 1;
+    for (int i : {1, 2, 3, 4}) ok = ok && channel_vector(ndims, shapes, dtypes, i, l.c);
+    if (!ok) {
+        std::fprintf(stderr, "ms_gan native: batchnorm inference: unexpected shapes or dtypes\n");
+        return 1;
+    }
+    auto f = [&](int i) { return static_cast<float *>(params[i]); };
+    const float *x = f(0), *gamma = f(1), *beta = f(2), *mean = f(3), *variance = f(4);
+    float *y = f(6);
+    const double eps = *f(5);
+    std::lock_guard<std::mutex> lock(runtime().mutex);
+    if (!ensure_engine()) return 1;
+    // chunks of at least 16384 elements: waking the pool's worker costs more than smaller ones take
+    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, l.n * l.s));
+    parallel(l.c, grain, [&](int64_t begin, int64_t end) {
+        std::vector<float> scale(end - begin);
+        for (int64_t ch = begin; ch < end; ++ch)
+            scale[ch - begin] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(variance[ch]) + eps) * gamma[ch]);
+        over_channels(l, begin, end, [&](int64_t ch, int64_t i) {
+            y[i] = (x[i] - mean[ch]) * scale[ch - begin] + beta[ch];
         });
     });
     return 0;
@@ -148,4 +179,5 @@ int backward(int nparam, void **params, int *ndims, int64_t **shapes, const char
 
 MS_GAN_ENTRY(ms_gan_batchnorm_forward) { return ms_gan::forward(nparam, params, ndims, shapes, dtypes); }
 MS_GAN_ENTRY(ms_gan_batchnorm_backward) { return ms_gan::backward(nparam, params, ndims, shapes, dtypes); }
+MS_GAN_ENTRY(ms_gan_batchnorm_inference) { return ms_gan::inference(nparam, params, ndims, shapes, dtypes); }
 MS_GAN_ENTRY(ms_gan_batchnorm_update) { return ms_gan::update(nparam, params, ndims, shapes, dtypes); }

@@ -2,7 +2,7 @@
 every BatchNorm of the models at batch 2 and odd ones, in training mode, forward and the
 gradients of x, gamma and beta under ms.jit and in PyNative mode, against MindSpore's own layer
 and PyTorch's, to the tolerance of the other layer tests; the running statistics after several
-steps against both (PyTorch's momentum and unbiased variance); eval mode as MindSpore's own;
+steps against both (PyTorch's momentum and unbiased variance); eval mode the same way;
 bit-equal from run to run; MindSpore's own layer where the kernels are off."""
 import mindspore as ms
 import numpy as np
@@ -86,14 +86,26 @@ def test_running_statistics_move_as_mindspores_and_pytorchs(shape, jit):
 
 
 @needs_library
-def test_eval_mode_is_mindspores_own():
-    fast, own, _ = batch_norm((4, 8, 3, 3), 1e-5, 0.9)
-    for name in ("gamma", "beta"):
-        getattr(own, name).set_data(ms.Tensor(getattr(fast, name).asnumpy()))
+@pytest.mark.parametrize("jit", [True, False], ids=["jit", "pynative"])
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case[0])
+def test_eval_mode_matches_mindspore_and_pytorch(case, jit):
+    """Eval mode (the running statistics, set away from 0 and 1 here): forward and the
+    gradients of x, gamma and beta."""
+    _, shape, eps, momentum = case
+    fast, own, reference = batch_norm(shape, eps, momentum)
+    mean, variance = randn(shape[1]), randn(shape[1]) ** 2 + 0.5
     for cell in (fast, own):
+        cell.moving_mean.set_data(ms.Tensor(mean))
+        cell.moving_variance.set_data(ms.Tensor(variance))
         cell.set_train(False)
-    x = ms.Tensor(randn(4, 8, 3, 3))
-    np.testing.assert_array_equal(fast(x).asnumpy(), own(x).asnumpy())
+    with torch.no_grad():
+        reference.running_mean.copy_(torch.from_numpy(mean))
+        reference.running_var.copy_(torch.from_numpy(variance))
+    reference.eval()
+    assert type(fast.inference_kernel).__name__ == "NativeBatchNormInferenceKernel"
+    assert_three_ways_agree(fast, own, reference, shape, jit, gradients=3)
+    np.testing.assert_array_equal(fast.moving_mean.asnumpy(), mean)       # eval mode leaves them alone
+    np.testing.assert_array_equal(fast.moving_variance.asnumpy(), variance)
 
 
 @needs_library
@@ -109,7 +121,7 @@ def test_native_batchnorm_is_bit_equal_from_run_to_run():
 def test_with_the_kernels_off_it_is_mindspores_own():
     with native.suspended():
         fast, _, _ = batch_norm((4, 8, 3, 3), 1e-5, 0.9)
-    assert fast.kernel is None
+    assert fast.kernel is None and fast.inference_kernel is None
 
 
 @pytest.mark.parametrize("native_on", [True, False], ids=["native", "off"])
