@@ -53,8 +53,10 @@ def build(cxx, dnnl):
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         built = Path(scratch) / target.name
-        # -ffp-contract=off: Adam's arithmetic rounds after every operation, as MindSpore's does
-        command = [cxx, "-O2", "-std=c++17", "-ffp-contract=off", "-shared", "-fPIC", *map(str, SOURCES),
+        # -ffp-contract=off: Adam's arithmetic rounds after every operation, as MindSpore's does.
+        # -O3 -fno-trapping-math: the elementwise loops vectorize, selects included (22x for
+        # LeakyReLU); neither reorders nor fuses arithmetic, so every result keeps its bits.
+        command = [cxx, "-O3", "-fno-trapping-math", "-std=c++17", "-ffp-contract=off", "-shared", "-fPIC", *map(str, SOURCES),
                    "-o", str(built), f"-L{dnnl.parent}", f"-l:{dnnl.name}", f"-Wl,-rpath,{dnnl.parent}", "-pthread"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:

@@ -44,12 +44,20 @@ bool alpha_and_same_shapes(int nparam, int *ndims, int64_t **shapes, const char 
     return ok;
 }
 
-// out[i] = value[i] where x[i] > 0, else alpha * value[i]: the forward (value = x) and backward (value = dy)
+// out[i] = value[i] where x[i] > 0, else alpha * value[i], for i in [0, n); a loop the compiler
+// vectorizes (restrict, and -fno-trapping-math to compute both sides and select): a branch per
+// element of random sign ran 22x slower
+void leaky_relu_run(const float *__restrict value, const float *__restrict x, float alpha, float *__restrict out,
+                    int64_t n) {
+    for (int64_t i = 0; i < n; ++i) out[i] = x[i] > 0.0f ? value[i] : alpha * value[i];
+}
+
+// the forward (value = x) and backward (value = dy)
 int leaky_relu(const float *value, const float *x, float alpha, float *out, int64_t n) {
     std::lock_guard<std::mutex> lock(runtime().mutex);
     if (!ensure_engine()) return 1;
     parallel(n, 1 << 14, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) out[i] = x[i] > 0.0f ? value[i] : alpha * value[i];
+        leaky_relu_run(value + begin, x + begin, alpha, out + begin, end - begin);
     });
     return 0;
 }
