@@ -49,6 +49,62 @@ void over_channels(const Layout &l, int64_t begin, int64_t end, F fn) {
         }
 }
 
+// sums[ch - begin] = the sum of term(ch, i) over channel ch's elements i, in double, for the
+// channels [begin, end). (N, C): one running sum per channel, rows in order. (N, C, H, W):
+// eight partial sums per channel (element k of each spatial run into sum k % 8), added in a
+// fixed order at the end, so that a long channel is not one chain of dependent additions.
+// Either way the same bits on every run and for every split of the channels over threads.
+template <typename F>
+void channel_sums(const Layout &l, int64_t begin, int64_t end, double *sums, F term) {
+    if (l.s == 1) {
+        std::fill(sums, sums + (end - begin), 0.0);
+        over_channels(l, begin, end, [&](int64_t ch, int64_t i) { sums[ch - begin] += term(ch, i); });
+        return;
+    }
+    for (int64_t ch = begin; ch < end; ++ch) {
+        double part[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+        for (int64_t r = 0; r < l.n; ++r) {
+            const int64_t base = (r * l.c + ch) * l.s;
+            int64_t k = 0;
+            for (; k + 8 <= l.s; k += 8)
+                for (int j = 0; j < 8; ++j) part[j] += term(ch, base + k + j);
+            for (; k < l.s; ++k) part[k & 7] += term(ch, base + k);
+        }
+        sums[ch - begin] = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    }
+}
+
+// y[i] = (x[i] - mean[ch]) * scale[ch - begin] + beta[ch] over the channels [begin, end), in
+// loops the compiler vectorizes: rows of (N, C), spatial runs of (N, C, H, W)
+void rows(const float *__restrict x, const float *__restrict mean, const float *__restrict scale,
+          const float *__restrict beta, float *__restrict y, int64_t n) {
+    for (int64_t k = 0; k < n; ++k) y[k] = (x[k] - mean[k]) * scale[k] + beta[k];
+}
+void run(const float *__restrict x, float mean, float scale, float beta, float *__restrict y, int64_t n) {
+    for (int64_t k = 0; k < n; ++k) y[k] = (x[k] - mean) * scale + beta;
+}
+// dx[k] = a * (x[k] - mean) + b * dy[k] + c over one spatial run, vectorized
+void gradient_run(const float *__restrict x, const float *__restrict dy, float mean, float a, float b, float c,
+                  float *__restrict dx, int64_t n) {
+    for (int64_t k = 0; k < n; ++k) dx[k] = a * (x[k] - mean) + b * dy[k] + c;
+}
+
+void normalize(const Layout &l, int64_t begin, int64_t end, const float *x, const float *mean, const float *scale,
+               const float *beta, float *y) {
+    if (l.s == 1) {
+        for (int64_t r = 0; r < l.n; ++r) {
+            const int64_t base = r * l.c + begin;
+            rows(x + base, mean + begin, scale, beta + begin, y + base, end - begin);
+        }
+        return;
+    }
+    for (int64_t ch = begin; ch < end; ++ch)
+        for (int64_t r = 0; r < l.n; ++r) {
+            const int64_t base = (r * l.c + ch) * l.s;
+            run(x + base, mean[ch], scale[ch - begin], beta[ch], y + base, l.s);
+        }
+}
+
 int forward(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
     Layout l{0, 0, 0};
     bool ok = nparam == 8 && layout(ndims, shapes, 0, &l) && is_float32(dtypes, 0) && ndims[4] == ndims[0] &&
@@ -65,12 +121,12 @@ int forward(int nparam, void **params, int *ndims, int64_t **shapes, const char 
     std::lock_guard<std::mutex> lock(runtime().mutex);
     if (!ensure_engine()) return 1;
     parallel(l.c, 1, [&](int64_t begin, int64_t end) {
-        std::vector<double> sum(end - begin, 0.0), squares(end - begin, 0.0);
-        over_channels(l, begin, end, [&](int64_t ch, int64_t i) { sum[ch - begin] += x[i]; });
+        std::vector<double> sum(end - begin), squares(end - begin);
+        channel_sums(l, begin, end, sum.data(), [&](int64_t, int64_t i) { return static_cast<double>(x[i]); });
         for (auto &v : sum) v /= m;
-        over_channels(l, begin, end, [&](int64_t ch, int64_t i) {
+        channel_sums(l, begin, end, squares.data(), [&](int64_t ch, int64_t i) {
             const double d = x[i] - sum[ch - begin];
-            squares[ch - begin] += d * d;
+            return d * d;
         });
         std::vector<float> scale(end - begin);
         for (int64_t ch = begin; ch < end; ++ch) {
@@ -80,17 +136,9 @@ int forward(int nparam, void **params, int *ndims, int64_t **shapes, const char 
             unbiased_out[ch] = static_cast<float>(squares[ch - begin] / (m - 1.0));
             scale[ch - begin] = static_cast<float>(invstd * gamma[ch]);
         }
-        over_channels(l, begin, end, [&](int64_t ch, int64_t i) {
-            y[i] = (x[i] - mean_out[ch]) * scale[ch - begin] + beta[ch];
-        });
+        normalize(l, begin, end, x, mean_out, scale.data(), beta, y);
     });
     return 0;
-}
-
-// y[i] = (x[i] - mean[i]) * scale[i] + beta[i] over a row of n channels
-void affine(const float *__restrict x, float *__restrict y, int64_t n, const float *__restrict mean,
-            const float *__restrict scale, const float *__restrict beta) {
-    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean[i]) * scale[i] + beta[i];
 }
 
 int inference(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
@@ -111,24 +159,10 @@ int inference(int nparam, void **params, int *ndims, int64_t **shapes, const cha
     // chunks of at least 16384 elements: waking the pool's worker costs more than smaller ones take
     const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, l.n * l.s));
     parallel(l.c, grain, [&](int64_t begin, int64_t end) {
-        std::vector<float> scale(l.c);
+        std::vector<float> scale(end - begin);
         for (int64_t ch = begin; ch < end; ++ch)
-            scale[ch] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(variance[ch]) + eps) * gamma[ch]);
-        // the same y as over_channels would give, in loops the compiler vectorizes
-        if (l.s == 1) {
-            for (int64_t r = 0; r < l.n; ++r)
-                affine(x + r * l.c + begin, y + r * l.c + begin, end - begin, mean + begin, scale.data() + begin,
-                       beta + begin);
-            return;
-        }
-        for (int64_t ch = begin; ch < end; ++ch)
-            for (int64_t r = 0; r < l.n; ++r) {
-                const int64_t base = (r * l.c + ch) * l.s;
-                const float m = mean[ch], sc = scale[ch], b = beta[ch];
-                float *__restrict out = y + base;
-                const float *__restrict in = x + base;
-                for (int64_t k = 0; k < l.s; ++k) out[k] = (in[k] - m) * sc + b;
-            }
+            scale[ch - begin] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(variance[ch]) + eps) * gamma[ch]);
+        normalize(l, begin, end, x, mean, scale.data(), beta, y);
     });
     return 0;
 }
@@ -169,11 +203,10 @@ int backward(int nparam, void **params, int *ndims, int64_t **shapes, const char
     std::lock_guard<std::mutex> lock(runtime().mutex);
     if (!ensure_engine()) return 1;
     parallel(l.c, 1, [&](int64_t begin, int64_t end) {
-        std::vector<double> sum_dy(end - begin, 0.0), sum_dy_xhat(end - begin, 0.0);
-        over_channels(l, begin, end, [&](int64_t ch, int64_t i) {
-            sum_dy[ch - begin] += dy[i];
-            const double xhat = (x[i] - static_cast<double>(mean[ch])) * invstd[ch];
-            sum_dy_xhat[ch - begin] += dy[i] * xhat;
+        std::vector<double> sum_dy(end - begin), sum_dy_xhat(end - begin);
+        channel_sums(l, begin, end, sum_dy.data(), [&](int64_t, int64_t i) { return static_cast<double>(dy[i]); });
+        channel_sums(l, begin, end, sum_dy_xhat.data(), [&](int64_t ch, int64_t i) {
+            return dy[i] * ((x[i] - static_cast<double>(mean[ch])) * invstd[ch]);
         });
         // dx = gamma invstd (dy - sum_dy / M - xhat sum_dy_xhat / M) = a (x - mean) + b dy + c per channel
         std::vector<float> a(end - begin), b(end - begin), c(end - begin);
@@ -185,9 +218,17 @@ int backward(int nparam, void **params, int *ndims, int64_t **shapes, const char
             b[ch - begin] = static_cast<float>(g);
             c[ch - begin] = static_cast<float>(-g * sum_dy[ch - begin] / m);
         }
-        over_channels(l, begin, end, [&](int64_t ch, int64_t i) {
-            dx[i] = a[ch - begin] * (x[i] - mean[ch]) + b[ch - begin] * dy[i] + c[ch - begin];
-        });
+        if (l.s == 1) {
+            over_channels(l, begin, end, [&](int64_t ch, int64_t i) {
+                dx[i] = a[ch - begin] * (x[i] - mean[ch]) + b[ch - begin] * dy[i] + c[ch - begin];
+            });
+            return;
+        }
+        for (int64_t ch = begin; ch < end; ++ch)
+            for (int64_t r = 0; r < l.n; ++r) {
+                const int64_t base = (r * l.c + ch) * l.s;
+                gradient_run(x + base, dy + base, mean[ch], a[ch - begin], b[ch - begin], c[ch - begin], dx + base, l.s);
+            }
     });
     return 0;
 }
