@@ -11,6 +11,12 @@
 namespace ms_gan {
 namespace {
 
+// input row `in` (w values) -> output rows 2r and 2r + 1 of its image plane, `out` (4 w values)
+void upsample_row(const float *__restrict in, float *__restrict out, int64_t w) {
+    for (int64_t j = 0; j < w; ++j) out[2 * j] = out[2 * j + 1] = in[j];
+    std::memcpy(out + 2 * w, out, 2 * w * sizeof(float));
+}
+
 int upsample2x(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
     bool ok = nparam == 2 && ndims[0] == 4 && ndims[1] == 4 && is_float32(dtypes, 0) && is_float32(dtypes, 1) &&
               shapes[1][0] == shapes[0][0] && shapes[1][1] == shapes[0][1] && shapes[1][2] == 2 * shapes[0][2] &&
@@ -25,12 +31,7 @@ int upsample2x(int nparam, void **params, int *ndims, int64_t **shapes, const ch
     std::lock_guard<std::mutex> lock(runtime().mutex);
     if (!ensure_engine()) return 1;
     parallel(rows, 16, [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-            const float *in = x + r * w;
-            float *out = y + r * 4 * w;          // output rows 2r and 2r + 1 of this image plane
-            for (int64_t j = 0; j < w; ++j) out[2 * j] = out[2 * j + 1] = in[j];
-            std::memcpy(out + 2 * w, out, 2 * w * sizeof(float));
-        }
+        for (int64_t r = begin; r < end; ++r) upsample_row(x + r * w, y + r * 4 * w, w);
     });
     return 0;
 }
