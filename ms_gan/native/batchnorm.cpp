@@ -83,12 +83,6 @@ void rows(const float *__restrict x, const float *__restrict mean, const float *
 void run(const float *__restrict x, float mean, float scale, float beta, float *__restrict y, int64_t n) {
     for (int64_t k = 0; k < n; ++k) y[k] = (x[k] - mean) * scale + beta;
 }
-// dx[k] = a * (x[k] - mean) + b * dy[k] + c over one spatial run, vectorized
-void gradient_run(const float *__restrict x, const float *__restrict dy, float mean, float a, float b, float c,
-                  float *__restrict dx, int64_t n) {
-    for (int64_t k = 0; k < n; ++k) dx[k] = a * (x[k] - mean) + b * dy[k] + c;
-}
-
 void normalize(const Layout &l, int64_t begin, int64_t end, const float *x, const float *mean, const float *scale,
                const float *beta, float *y) {
     if (l.s == 1) {
@@ -103,6 +97,12 @@ void normalize(const Layout &l, int64_t begin, int64_t end, const float *x, cons
             const int64_t base = (r * l.c + ch) * l.s;
             run(x + base, mean[ch], scale[ch - begin], beta[ch], y + base, l.s);
         }
+}
+
+// dx[k] = a * (x[k] - mean) + b * dy[k] + c over one spatial run, vectorized
+void gradient_run(const float *__restrict x, const float *__restrict dy, float mean, float a, float b, float c,
+                  float *__restrict dx, int64_t n) {
+    for (int64_t k = 0; k < n; ++k) dx[k] = a * (x[k] - mean) + b * dy[k] + c;
 }
 
 int forward(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
