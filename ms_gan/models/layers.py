@@ -474,6 +474,32 @@ class LeakyReLUKernel(Kernel):
         return (dout * ((x > 0).astype(dout.dtype) * (1.0 - self.alpha) + self.alpha),)
 
 
+class ChannelScaleKernel(Kernel):
+    """x * scale for x (N, C, H, W) and scale (N or 1, C, 1, 1): MindSpore's broadcasting Mul,
+    forward and input gradient (dout * scale), as one native pass each where ms_gan.native has
+    built its kernels (ms_gan/native/elementwise.cpp): on dropout's shapes MindSpore's
+    broadcasting Mul takes 3-6x the time of a plain pass (docs/bench_ops.md#dropouts-multiply).
+    The same bits: one float32 product per element. `scale` is no weight: its gradient is 0."""
+
+    def __init__(self):
+        super().__init__()
+        library = native.library()
+        self.native = library is not None
+        if self.native:
+            self.scale = ops.Custom(f"{library}:ms_gan_channel_scale", out_shape=lambda x, scale: x,
+                                    out_dtype=_same_dtype, func_type="aot")
+
+    def construct(self, x, scale):
+        if self.native and x.ndim == 4:
+            return self.scale(x, scale)
+        return x * scale
+
+    def bprop(self, x, scale, out, dout):
+        if self.native and x.ndim == 4:
+            return self.scale(dout, scale), ops.zeros_like(scale)
+        return dout * scale, ops.zeros_like(scale)
+
+
 class LeakyReLU(nn.LeakyReLU):
     """nn.LeakyReLU through LeakyReLUKernel."""
 

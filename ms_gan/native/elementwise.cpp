@@ -3,9 +3,11 @@
 //   ms_gan_upsample2x          (x (N, C, H, W))          -> y (N, C, 2H, 2W), nearest: y[2i+a, 2j+b] = x[i, j]
 //   ms_gan_leaky_relu          (x, alpha (1))            -> y = x where x > 0, else alpha * x
 //   ms_gan_leaky_relu_backward (dy, x, alpha (1))        -> dx = dy where x > 0, else alpha * dy
+//   ms_gan_channel_scale       (x (N, C, H, W), scale (N or 1, C, 1, 1)) -> y = x * scale[n, c]
 // All float32. Every output element is a copy or one float32 product, the same bits as MindSpore's
-// ResizeNearestNeighborV2, its leaky_relu (maximum(alpha x, x)) and the mask arithmetic of
-// ms_gan.models.layers.LeakyReLUKernel's backward (1 * dy or alpha * dy).
+// ResizeNearestNeighborV2, its leaky_relu (maximum(alpha x, x)), the mask arithmetic of
+// ms_gan.models.layers.LeakyReLUKernel's backward (1 * dy or alpha * dy) and its broadcasting
+// Mul (dropout's mask, forward and backward).
 #include "native.h"
 
 namespace ms_gan {
@@ -63,6 +65,34 @@ int leaky_relu(const float *value, const float *x, float alpha, float *out, int6
     return 0;
 }
 
+// y = x * scale over one image plane of n values
+void scale_run(const float *__restrict x, float scale, float *__restrict y, int64_t n) {
+    for (int64_t k = 0; k < n; ++k) y[k] = x[k] * scale;
+}
+
+int channel_scale(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+    bool ok = nparam == 3 && ndims[0] == 4 && ndims[1] == 4 && ndims[2] == 4;
+    for (int i = 0; i < nparam && ok; ++i) ok = is_float32(dtypes, i);
+    ok = ok && (shapes[1][0] == shapes[0][0] || shapes[1][0] == 1) && shapes[1][1] == shapes[0][1] &&
+         shapes[1][2] == 1 && shapes[1][3] == 1;
+    for (int d = 0; d < 4 && ok; ++d) ok = shapes[2][d] == shapes[0][d];
+    if (!ok) {
+        std::fprintf(stderr, "ms_gan native: channel_scale: unexpected shapes or dtypes\n");
+        return 1;
+    }
+    const float *x = static_cast<const float *>(params[0]), *scale = static_cast<const float *>(params[1]);
+    float *y = static_cast<float *>(params[2]);
+    const int64_t n = shapes[0][0], c = shapes[0][1], plane = shapes[0][2] * shapes[0][3];
+    const bool per_image = shapes[1][0] == n;
+    std::lock_guard<std::mutex> lock(runtime().mutex);
+    if (!ensure_engine()) return 1;
+    parallel(n * c, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, plane)), [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i)
+            scale_run(x + i * plane, scale[per_image ? i : i % c], y + i * plane, plane);
+    });
+    return 0;
+}
+
 }  // namespace
 }  // namespace ms_gan
 
@@ -87,3 +117,5 @@ MS_GAN_ENTRY(ms_gan_leaky_relu_backward) {
                               *static_cast<const float *>(params[2]), static_cast<float *>(params[3]),
                               ms_gan::elements(ndims, shapes, 0));
 }
+
+MS_GAN_ENTRY(ms_gan_channel_scale) { return ms_gan::channel_scale(nparam, params, ndims, shapes, dtypes); }

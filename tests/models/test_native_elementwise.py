@@ -1,5 +1,5 @@
-"""The native upsampling forward and LeakyReLU (ms_gan/native/elementwise.cpp, layers.Upsample
-and layers.LeakyReLU, docs/native.md#upsampling-and-leakyrelu): bit-equal to the same layers on
+"""The native upsampling forward, LeakyReLU and dropout's multiply (ms_gan/native/elementwise.cpp,
+layers.Upsample, layers.LeakyReLU and dropout.Dropout2d, docs/native.md#upsampling-and-leakyrelu): bit-equal to the same layers on
 MindSpore's own kernels, forward and input gradient, under ms.jit and in PyNative mode, on the
 models' shapes and odd ones with zeros, negative zeros, NaN and infinities in the input; and
 within the layer tests' tolerance of PyTorch's."""
@@ -10,6 +10,8 @@ import torch
 
 from ms_gan import native
 from ms_gan.models import layers
+from ms_gan.models.dropout import Dropout2d
+from torch_gan.models.dropout import Dropout2d as TorchDropout2d
 from helpers.layer_checks import assert_close, ms_value_and_grads, randn, torch_value_and_grads
 
 needs_library = pytest.mark.skipif(native.library() is None, reason="needs g++ and MindSpore's libdnnl.so.2")
@@ -95,3 +97,47 @@ def test_a_slope_set_later_reaches_the_native_kernel():
     np.testing.assert_array_equal(out, own_out)
     np.testing.assert_array_equal(dx, own_dx)
     assert set(np.unique(dx)) == {np.float32(1.0), np.float32(0.05)}
+
+
+# (name, input shape, mask's first dimension): the models' dropout inputs at batch 2 (D's
+# blocks of cnn_gan and sgan, dcgan_mnist's two layers) with a mask per image as the train
+# step gives it, the mask a new layer keeps (one for all images), and odd ones.
+DROPOUT_CASES = [
+    ("cnn_gan D 16 16x16", (2, 16, 16, 16), 2),
+    ("cnn_gan D 128 2x2", (2, 128, 2, 2), 2),
+    ("dcgan_mnist D 64 13x13", (2, 64, 13, 13), 2),
+    ("dcgan_mnist D 128 6x6, one mask for all", (2, 128, 6, 6), 1),
+    ("odd 3 5x7", (3, 3, 5, 7), 3),
+    ("odd 1 1x1", (1, 1, 1, 1), 1),
+]
+
+
+def dropout_mask(count, channels):
+    """A mask as streams.dropout_masks draws them: 0 or 1 / (1 - 0.5) = 2 per image and channel."""
+    return np.where(randn(count, channels) > 0, np.float32(2.0), np.float32(0.0)).reshape(count, channels, 1, 1)
+
+
+@needs_library
+@pytest.mark.parametrize("jit", [True, False], ids=["jit", "pynative"])
+@pytest.mark.parametrize("name, shape, mask_rows", DROPOUT_CASES, ids=[case[0] for case in DROPOUT_CASES])
+def test_native_dropout_is_mindspores_multiply_bit_for_bit(name, shape, mask_rows, jit):
+    fast, own = native_and_own(lambda: Dropout2d(0.5, shape[1]))
+    assert fast.kernel.native and not own.kernel.native
+    mask = dropout_mask(mask_rows, shape[1])
+    for layer in (fast, own):
+        layer.set_train(True)
+        layer.mask.set_data(ms.Tensor(mask))
+    x = special_values(shape)
+    cotangent = special_values(shape)[::-1].copy()
+    out, (dx,) = ms_value_and_grads(fast, x, cotangent, jit)
+    own_out, (own_dx,) = ms_value_and_grads(own, x, cotangent, jit)
+    np.testing.assert_array_equal(out, own_out)
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(own_out))
+    np.testing.assert_array_equal(dx, own_dx)
+    with np.errstate(invalid="ignore"):                                 # inf * 0 is NaN, as in PyTorch
+        np.testing.assert_array_equal(np.isnan(out), np.isnan(x * mask))
+    reference = TorchDropout2d(0.5, shape[1])
+    reference.mask = torch.from_numpy(mask)
+    torch_out, (torch_dx,) = torch_value_and_grads(reference.train(), x, cotangent)
+    np.testing.assert_array_equal(out, torch_out)
+    np.testing.assert_array_equal(dx, torch_dx)
