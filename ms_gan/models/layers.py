@@ -1,8 +1,8 @@
 """Layers the MindSpore twins need where MindSpore's own differs from PyTorch's, or is
 slow on CPU. Each computes the same math as the MindSpore layer it replaces and keeps its
 parameter names; docs/bench_ops.md has the per-op timings behind every backward here. The
-convolutions, Dense layers and BatchNorm (training and eval mode) run on the project's native kernels
-where ms_gan.native builds them (docs/native.md).
+convolutions, Dense layers, BatchNorm (training and eval mode) and the elementwise layers
+run on the project's native kernels where ms_gan.native builds them (docs/native.md).
 
 Each custom backward (`bprop`) sits on a parameterless `Kernel` that the layer calls: a
 bprop returns gradients of a cell's inputs only (so the weights go in as inputs), and
