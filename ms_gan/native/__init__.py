@@ -56,8 +56,9 @@ def build(cxx, dnnl):
         # -ffp-contract=off: Adam's arithmetic rounds after every operation, as MindSpore's does.
         # -O3 -fno-trapping-math: the elementwise loops vectorize, selects included (22x for
         # LeakyReLU); neither reorders nor fuses arithmetic, so every result keeps its bits.
-        command = [cxx, "-O3", "-fno-trapping-math", "-std=c++17", "-ffp-contract=off", "-shared", "-fPIC", *map(str, SOURCES),
-                   "-o", str(built), f"-L{dnnl.parent}", f"-l:{dnnl.name}", f"-Wl,-rpath,{dnnl.parent}", "-pthread"]
+        command = [cxx, "-O3", "-fno-trapping-math", "-std=c++17", "-ffp-contract=off", "-shared", "-fPIC",
+                   *map(str, SOURCES), "-o", str(built), f"-L{dnnl.parent}", f"-l:{dnnl.name}",
+                   f"-Wl,-rpath,{dnnl.parent}", "-pthread"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"{cxx} failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")

@@ -161,7 +161,8 @@ int inference(int nparam, void **params, int *ndims, int64_t **shapes, const cha
     parallel(l.c, grain, [&](int64_t begin, int64_t end) {
         std::vector<float> scale(end - begin);
         for (int64_t ch = begin; ch < end; ++ch)
-            scale[ch - begin] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(variance[ch]) + eps) * gamma[ch]);
+            scale[ch - begin] =
+                static_cast<float>(1.0 / std::sqrt(static_cast<double>(variance[ch]) + eps) * gamma[ch]);
         normalize(l, begin, end, x, mean, scale.data(), beta, y);
     });
     return 0;
@@ -227,7 +228,8 @@ int backward(int nparam, void **params, int *ndims, int64_t **shapes, const char
         for (int64_t ch = begin; ch < end; ++ch)
             for (int64_t r = 0; r < l.n; ++r) {
                 const int64_t base = (r * l.c + ch) * l.s;
-                gradient_run(x + base, dy + base, mean[ch], a[ch - begin], b[ch - begin], c[ch - begin], dx + base, l.s);
+                gradient_run(x + base, dy + base, mean[ch], a[ch - begin], b[ch - begin], c[ch - begin], dx + base,
+                             l.s);
             }
     });
     return 0;

@@ -1,8 +1,9 @@
 """The native upsampling forward, LeakyReLU and dropout's multiply (ms_gan/native/elementwise.cpp,
-layers.Upsample, layers.LeakyReLU and dropout.Dropout2d, docs/native.md#upsampling-and-leakyrelu): bit-equal to the same layers on
-MindSpore's own kernels, forward and input gradient, under ms.jit and in PyNative mode, on the
-models' shapes and odd ones with zeros, negative zeros, NaN and infinities in the input; and
-within the layer tests' tolerance of PyTorch's."""
+layers.Upsample, layers.LeakyReLU and dropout.Dropout2d, docs/native.md#upsampling-and-leakyrelu):
+bit-equal to the same layers on MindSpore's own kernels, forward and input gradient, under
+ms.jit and in PyNative mode, on the models' shapes and odd ones with zeros, negative zeros,
+NaN and infinities in the input; and within the layer tests' tolerance of PyTorch's (dropout's
+product: PyTorch's bits)."""
 import mindspore as ms
 import numpy as np
 import pytest
