@@ -35,7 +35,7 @@ class Dropout2d(nn.Cell):
 
     def construct(self, x):
         if self.training and self.p > 0:
-            return self.kernel(x, self.mask)
+            return self.kernel(x, self.mask)[0]
         return x
 
     def extend_repr(self):

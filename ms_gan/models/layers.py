@@ -475,29 +475,36 @@ class LeakyReLUKernel(Kernel):
 
 
 class ChannelScaleKernel(Kernel):
-    """x * scale for x (N, C, H, W) and scale (N or 1, C, 1, 1): MindSpore's broadcasting Mul,
-    forward and input gradient (dout * scale), as one native pass each where ms_gan.native has
-    built its kernels (ms_gan/native/elementwise.cpp): on dropout's shapes MindSpore's
-    broadcasting Mul takes 3-6x the time of a plain pass (docs/bench_ops.md#dropouts-multiply).
-    The same bits: one float32 product per element. `scale` is no weight: its gradient is 0."""
+    """(x * scale, a copy of scale) for x (N, C, H, W) and scale (N or 1, C, 1, 1): MindSpore's
+    broadcasting Mul, forward and input gradient (dout * scale), as one native pass each where
+    ms_gan.native has built its kernels (ms_gan/native/elementwise.cpp): on dropout's shapes
+    MindSpore's broadcasting Mul takes 1.6-4x the time (docs/bench_ops.md#dropouts-multiply).
+    The same bits: one float32 product per element. `scale` is no weight: its gradient is 0.
+
+    The backward multiplies by the copy the forward returned, not by `scale`: a bprop's
+    inputs are read when it runs, and the train step assigns dropout's mask Parameter anew
+    between D's calls, so `scale` would be the last call's mask by then."""
 
     def __init__(self):
         super().__init__()
         library = native.library()
         self.native = library is not None
         if self.native:
-            self.scale = ops.Custom(f"{library}:ms_gan_channel_scale", out_shape=lambda x, scale: x,
-                                    out_dtype=_same_dtype, func_type="aot")
+            self.forward = ops.Custom(f"{library}:ms_gan_channel_scale_keep",
+                                      out_shape=lambda x, scale: (x, scale), out_dtype=lambda x, scale: (x, scale),
+                                      func_type="aot")
+            self.backward = ops.Custom(f"{library}:ms_gan_channel_scale", out_shape=lambda dy, scale: dy,
+                                       out_dtype=_same_dtype, func_type="aot")
 
     def construct(self, x, scale):
         if self.native and x.ndim == 4:
-            return self.scale(x, scale)
-        return x * scale
+            return self.forward(x, scale)
+        return x * scale, scale + 0.0
 
     def bprop(self, x, scale, out, dout):
         if self.native and x.ndim == 4:
-            return self.scale(dout, scale), ops.zeros_like(scale)
-        return dout * scale, ops.zeros_like(scale)
+            return self.backward(dout[0], out[1]), ops.zeros_like(scale)
+        return dout[0] * out[1], ops.zeros_like(scale)
 
 
 class LeakyReLU(nn.LeakyReLU):

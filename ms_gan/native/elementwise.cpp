@@ -4,6 +4,8 @@
 //   ms_gan_leaky_relu          (x, alpha (1))            -> y = x where x > 0, else alpha * x
 //   ms_gan_leaky_relu_backward (dy, x, alpha (1))        -> dx = dy where x > 0, else alpha * dy
 //   ms_gan_channel_scale       (x (N, C, H, W), scale (N or 1, C, 1, 1)) -> y = x * scale[n, c]
+//   ms_gan_channel_scale_keep  (x, scale)                -> y, a copy of scale (what the backward
+//                                                           multiplies by, as it was at the forward)
 // All float32. Every output element is a copy or one float32 product, the same bits as MindSpore's
 // ResizeNearestNeighborV2, its leaky_relu (maximum(alpha x, x)), the mask arithmetic of
 // ms_gan.models.layers.LeakyReLUKernel's backward (1 * dy or alpha * dy) and its broadcasting
@@ -70,12 +72,14 @@ void scale_run(const float *__restrict x, float scale, float *__restrict y, int6
     for (int64_t k = 0; k < n; ++k) y[k] = x[k] * scale;
 }
 
-int channel_scale(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
-    bool ok = nparam == 3 && ndims[0] == 4 && ndims[1] == 4 && ndims[2] == 4;
+// params: x, scale, y, and with `keep` the copy of scale
+int channel_scale(bool keep, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+    bool ok = nparam == (keep ? 4 : 3) && ndims[0] == 4 && ndims[1] == 4 && ndims[2] == 4;
     for (int i = 0; i < nparam && ok; ++i) ok = is_float32(dtypes, i);
     ok = ok && (shapes[1][0] == shapes[0][0] || shapes[1][0] == 1) && shapes[1][1] == shapes[0][1] &&
          shapes[1][2] == 1 && shapes[1][3] == 1;
     for (int d = 0; d < 4 && ok; ++d) ok = shapes[2][d] == shapes[0][d];
+    ok = ok && (!keep || elements(ndims, shapes, 3) == elements(ndims, shapes, 1));
     if (!ok) {
         std::fprintf(stderr, "ms_gan native: channel_scale: unexpected shapes or dtypes\n");
         return 1;
@@ -84,6 +88,7 @@ int channel_scale(int nparam, void **params, int *ndims, int64_t **shapes, const
     float *y = static_cast<float *>(params[2]);
     const int64_t n = shapes[0][0], c = shapes[0][1], plane = shapes[0][2] * shapes[0][3];
     const bool per_image = shapes[1][0] == n;
+    if (keep) std::memcpy(params[3], scale, elements(ndims, shapes, 1) * sizeof(float));
     std::lock_guard<std::mutex> lock(runtime().mutex);
     if (!ensure_engine()) return 1;
     parallel(n * c, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, plane)), [&](int64_t begin, int64_t end) {
@@ -118,4 +123,6 @@ MS_GAN_ENTRY(ms_gan_leaky_relu_backward) {
                               ms_gan::elements(ndims, shapes, 0));
 }
 
-MS_GAN_ENTRY(ms_gan_channel_scale) { return ms_gan::channel_scale(nparam, params, ndims, shapes, dtypes); }
+// Two names, one per number of outputs: PyNative caches an op's output structure by its function.
+MS_GAN_ENTRY(ms_gan_channel_scale) { return ms_gan::channel_scale(false, nparam, params, ndims, shapes, dtypes); }
+MS_GAN_ENTRY(ms_gan_channel_scale_keep) { return ms_gan::channel_scale(true, nparam, params, ndims, shapes, dtypes); }

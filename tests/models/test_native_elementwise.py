@@ -8,6 +8,7 @@ import mindspore as ms
 import numpy as np
 import pytest
 import torch
+from mindspore import ops
 
 from ms_gan import native
 from ms_gan.models import layers
@@ -142,3 +143,33 @@ def test_native_dropout_is_mindspores_multiply_bit_for_bit(name, shape, mask_row
     torch_out, (torch_dx,) = torch_value_and_grads(reference.train(), x, cotangent)
     np.testing.assert_array_equal(out, torch_out)
     np.testing.assert_array_equal(dx, torch_dx)
+
+
+@pytest.mark.parametrize("native_on", [True, False], ids=["native", "off"])
+def test_dropout_backward_uses_the_mask_of_its_own_call(native_on):
+    """As in D's step: the mask Parameter assigned anew before each call, both calls'
+    gradients taken after both ran. Each call's input gradient is its own mask (broadcast),
+    as PyTorch's autograd keeps it; a backward that read the Parameter when it ran would
+    take the second call's mask for both (jit and the kernels on or off)."""
+    if native_on:
+        layer = Dropout2d(0.5, 3)
+    else:
+        with native.suspended():
+            layer = Dropout2d(0.5, 3)
+    assert layer.kernel.native == native_on or native.library() is None
+    layer.set_train(True)
+    first = np.array([2.0, 0.0, 2.0, 0.0, 0.0, 2.0], np.float32).reshape(2, 3, 1, 1)
+    second = 2.0 - first
+    layer.mask.set_data(ms.Tensor(first))      # the batch's mask shape, as the train step sets it
+
+    def two_calls(x1, x2, m1, m2):
+        ops.assign(layer.mask, m1)
+        a = layer(x1)
+        ops.assign(layer.mask, m2)
+        b = layer(x2)
+        return a.sum() + b.sum()
+
+    x = ms.Tensor(randn(2, 3, 4, 5))
+    dx1, dx2 = ms.jit(ms.grad(two_calls, (0, 1)))(x, x, ms.Tensor(first), ms.Tensor(second))
+    np.testing.assert_array_equal(dx1.asnumpy(), np.broadcast_to(first, (2, 3, 4, 5)))
+    np.testing.assert_array_equal(dx2.asnumpy(), np.broadcast_to(second, (2, 3, 4, 5)))
