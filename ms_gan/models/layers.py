@@ -475,8 +475,8 @@ class LeakyReLUKernel(Kernel):
 
 
 class ChannelScaleKernel(Kernel):
-    """(x * scale, a copy of scale) for x (N, C, H, W) and scale (N or 1, C, 1, 1): MindSpore's
-    broadcasting Mul, forward and input gradient (dout * scale), as one native pass each where
+    """(x * scale, scale as (N, C, 1, 1)) for x (N, C, H, W) and scale (N or 1, C, 1, 1):
+    MindSpore's broadcasting Mul, forward and input gradient (dout * scale), as one native pass each where
     ms_gan.native has built its kernels (ms_gan/native/elementwise.cpp): on dropout's shapes
     MindSpore's broadcasting Mul takes 1.6-4x the time (docs/bench_ops.md#dropouts-multiply).
     The same bits: one float32 product per element. `scale` is no weight: its gradient is 0.
@@ -491,7 +491,8 @@ class ChannelScaleKernel(Kernel):
         self.native = library is not None
         if self.native:
             self.forward = ops.Custom(f"{library}:ms_gan_channel_scale_keep",
-                                      out_shape=lambda x, scale: (x, scale), out_dtype=lambda x, scale: (x, scale),
+                                      out_shape=lambda x, scale: (x, [x[0], x[1], 1, 1]),
+                                      out_dtype=lambda x, scale: (x, scale),
                                       func_type="aot")
             self.backward = ops.Custom(f"{library}:ms_gan_channel_scale", out_shape=lambda dy, scale: dy,
                                        out_dtype=_same_dtype, func_type="aot")
@@ -499,7 +500,7 @@ class ChannelScaleKernel(Kernel):
     def construct(self, x, scale):
         if self.native and x.ndim == 4:
             return self.forward(x, scale)
-        return x * scale, scale + 0.0
+        return x * scale, ops.broadcast_to(scale, (x.shape[0], x.shape[1], 1, 1)) + 0.0
 
     def bprop(self, x, scale, out, dout):
         if self.native and x.ndim == 4:

@@ -4,8 +4,8 @@
 //   ms_gan_leaky_relu          (x, alpha (1))            -> y = x where x > 0, else alpha * x
 //   ms_gan_leaky_relu_backward (dy, x, alpha (1))        -> dx = dy where x > 0, else alpha * dy
 //   ms_gan_channel_scale       (x (N, C, H, W), scale (N or 1, C, 1, 1)) -> y = x * scale[n, c]
-//   ms_gan_channel_scale_keep  (x, scale)                -> y, a copy of scale (what the backward
-//                                                           multiplies by, as it was at the forward)
+//   ms_gan_channel_scale_keep  (x, scale)                -> y, scale[n, c] as (N, C, 1, 1): what the
+//                                                           backward multiplies by, as it was at the forward
 // All float32. Every output element is a copy or one float32 product, the same bits as MindSpore's
 // ResizeNearestNeighborV2, its leaky_relu (maximum(alpha x, x)), the mask arithmetic of
 // ms_gan.models.layers.LeakyReLUKernel's backward (1 * dy or alpha * dy) and its broadcasting
@@ -72,14 +72,15 @@ void scale_run(const float *__restrict x, float scale, float *__restrict y, int6
     for (int64_t k = 0; k < n; ++k) y[k] = x[k] * scale;
 }
 
-// params: x, scale, y, and with `keep` the copy of scale
+// params: x, scale, y, and with `keep` scale as it is now, one value per image and channel (its
+// shape follows x's: PyNative may infer outputs from the shape a Parameter had at an earlier call)
 int channel_scale(bool keep, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
     bool ok = nparam == (keep ? 4 : 3) && ndims[0] == 4 && ndims[1] == 4 && ndims[2] == 4;
     for (int i = 0; i < nparam && ok; ++i) ok = is_float32(dtypes, i);
     ok = ok && (shapes[1][0] == shapes[0][0] || shapes[1][0] == 1) && shapes[1][1] == shapes[0][1] &&
          shapes[1][2] == 1 && shapes[1][3] == 1;
     for (int d = 0; d < 4 && ok; ++d) ok = shapes[2][d] == shapes[0][d];
-    ok = ok && (!keep || elements(ndims, shapes, 3) == elements(ndims, shapes, 1));
+    ok = ok && (!keep || elements(ndims, shapes, 3) == shapes[0][0] * shapes[0][1]);
     if (!ok) {
         std::fprintf(stderr, "ms_gan native: channel_scale: unexpected shapes or dtypes\n");
         return 1;
@@ -88,7 +89,10 @@ int channel_scale(bool keep, int nparam, void **params, int *ndims, int64_t **sh
     float *y = static_cast<float *>(params[2]);
     const int64_t n = shapes[0][0], c = shapes[0][1], plane = shapes[0][2] * shapes[0][3];
     const bool per_image = shapes[1][0] == n;
-    if (keep) std::memcpy(params[3], scale, elements(ndims, shapes, 1) * sizeof(float));
+    if (keep) {   // one value per image and channel, whatever scale's first dimension
+        float *kept = static_cast<float *>(params[3]);
+        for (int64_t i = 0; i < n * c; ++i) kept[i] = scale[per_image ? i : i % c];
+    }
     std::lock_guard<std::mutex> lock(runtime().mutex);
     if (!ensure_engine()) return 1;
     parallel(n * c, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, plane)), [&](int64_t begin, int64_t end) {

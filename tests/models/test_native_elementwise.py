@@ -173,3 +173,19 @@ def test_dropout_backward_uses_the_mask_of_its_own_call(native_on):
     dx1, dx2 = ms.jit(ms.grad(two_calls, (0, 1)))(x, x, ms.Tensor(first), ms.Tensor(second))
     np.testing.assert_array_equal(dx1.asnumpy(), np.broadcast_to(first, (2, 3, 4, 5)))
     np.testing.assert_array_equal(dx2.asnumpy(), np.broadcast_to(second, (2, 3, 4, 5)))
+
+
+@pytest.mark.parametrize("jit", [True, False], ids=["jit", "pynative"])
+def test_dropout_after_its_mask_changes_shape(jit):
+    """A layer called with the mask it was made with (one for all images), then given a mask
+    per image, as the train step gives it: the output and input gradient use the new mask."""
+    layer = Dropout2d(0.5, 3)
+    layer.set_train(True)
+    x = randn(4, 3, 2, 2)
+    out, (dx,) = ms_value_and_grads(layer, x, np.ones_like(x), jit)
+    np.testing.assert_array_equal(out, x)
+    mask = dropout_mask(4, 3)
+    layer.mask.set_data(ms.Tensor(mask))
+    out, (dx,) = ms_value_and_grads(layer, x, np.ones_like(x), jit)
+    np.testing.assert_array_equal(out, x * mask)
+    np.testing.assert_array_equal(dx, np.broadcast_to(mask, x.shape))
