@@ -476,9 +476,10 @@ class LeakyReLUKernel(Kernel):
 
 class ChannelScaleKernel(Kernel):
     """(x * scale, scale as (N, C, 1, 1)) for x (N, C, H, W) and scale (N or 1, C, 1, 1):
-    MindSpore's broadcasting Mul, forward and input gradient (dout * scale), as one native pass each where
-    ms_gan.native has built its kernels (ms_gan/native/elementwise.cpp): on dropout's shapes
-    MindSpore's broadcasting Mul takes 1.6-4x the time (docs/bench_ops.md#dropouts-multiply).
+    MindSpore's broadcasting Mul, forward and input gradient (dout * scale), as one native
+    pass each where ms_gan.native has built its kernels (ms_gan/native/elementwise.cpp): on
+    dropout's shapes MindSpore's broadcasting Mul takes 1.6-4x the time
+    (docs/bench_ops.md#dropouts-multiply).
     The same bits: one float32 product per element. `scale` is no weight: its gradient is 0.
 
     The backward multiplies by the copy the forward returned, not by `scale`: a bprop's
