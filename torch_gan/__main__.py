@@ -2,7 +2,7 @@
 import sys
 
 from parity.common.command_line import build_parser, run_command
-from torch_gan.device import DEVICES
+from parity.common.devices import DEVICES
 
 
 def main(argv=None):
