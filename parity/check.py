@@ -220,8 +220,9 @@ def check_twins(twins, batch=8, seed=0, notes=None):
     notes = [] if notes is None else notes
     if twins.dropout_off and twins.dropout_layers():
         notes.append("dropout (" + ", ".join(twins.dropout_layers()) + ") is off in the train-mode "
-                     "comparisons, BatchNorm in train mode: the frameworks' dropout masks come from "
-                     "different RNGs and cannot match")
+                     "comparisons, BatchNorm in train mode: its masks come from the training step "
+                     "(drawn from the run's seed), which a call of the networks outside one has not; "
+                     "tests/models/test_dropout.py compares the twins' steps with dropout on")
 
     def attempt(z, real):
         draw_notes = []

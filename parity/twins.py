@@ -6,8 +6,8 @@ tolerances (`OUTPUT_TOL`, `GRAD_TOL`), the kink rule (`kink_crossings`) and the 
 redraw it asks for (`redrawn`). `parity check`, `check --layers`, `convert --verify`,
 `trajectory` and `parity.testing` use this one module.
 
-Dropout cannot share a random stream across frameworks
-(docs/framework_differences.md#dropout): the twins are built with dropout off unless
+Dropout takes its masks from the training step (docs/framework_differences.md#dropout),
+and the tools call the networks outside one: the twins are built with dropout off unless
 asked (`ms_gan.models.build(..., dropout=False)`), and the check says so in its notes.
 """
 import mindspore as ms
@@ -49,7 +49,7 @@ class Twins:
     """One model's generator and discriminator in both frameworks, with equal weights.
 
     With `dropout_off` (the parity mode) the dropout layers are off in train mode too:
-    their masks come from each framework's own RNG and can never match."""
+    their masks come from the training step, and the tools call the networks outside one."""
 
     def __init__(self, model, seed, device="CPU", dropout_off=True):
         self.config = get_config(model)

@@ -21,9 +21,9 @@ def dropout_layers(net):
 def build(name, seed=None, dropout=True):
     """The generator and discriminator of model `name`, initialised by its init spec:
     from PyTorch's generator, or bit-equal to the MindSpore twin when `seed` is given.
-    `dropout=False` turns every dropout layer off (p = 0) in train mode too: the two
-    frameworks draw dropout masks from different RNGs, so only then do their training
-    runs compute the same steps."""
+    `dropout=False` turns every dropout layer off (p = 0) in train mode too (`--no-dropout`;
+    the parity tools, which call the networks outside a training step: only a step gives
+    the layers masks, docs/framework_differences.md#dropout)."""
     generator, discriminator = build_networks(name, TORCH, init_from_seed, seed)
     if not dropout:
         for net in (generator, discriminator):
