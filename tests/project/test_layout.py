@@ -129,6 +129,8 @@ PROCESS_STARTERS = {
                                "(distributed.launch_command), as the README's data-parallel commands do",
     "parity/common/distributed.py": "finds the console scripts and launchers beside sys.executable; "
                                     "builds their command line, starts nothing",
+    "parity/common/environment.py": "execs ms_gan's own command line again with MindSpore's jemalloc "
+                                    "preloaded: the same process, no new command",
 }
 PROCESS_CALLS = {"system", "popen", "posix_spawn", "posix_spawnp", "fork", "forkpty"}    # of os, besides exec*/spawn*
 
