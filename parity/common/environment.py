@@ -34,7 +34,7 @@ def run_with_jemalloc():
     as its malloc; return (without it) where it is already loaded, where MS_GAN_JEMALLOC=0,
     off Linux, or where MindSpore ships none. For ms_gan's command line only, before
     MindSpore is imported: MindSpore's graph compiler and host-side runtime allocate
-    small objects by the million, and the job runs 5% faster with it (a compile 20%)
+    small objects by the million, and the job runs 3-5% faster with it (a compile 17-24%)
     where PyTorch, whose tensors come from malloc, runs 1.5x slower
     (docs/bench_ops.md#the-allocator). The exec keeps the process id, its open files and
     its environment."""
