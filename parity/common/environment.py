@@ -35,7 +35,7 @@ def run_with_jemalloc():
     off Linux, or where MindSpore ships none. For ms_gan's command line only, before
     MindSpore is imported: MindSpore's graph compiler and host-side runtime allocate
     small objects by the million, and the job runs 3-5% faster with it (a compile 17-24%)
-    where PyTorch, whose tensors come from malloc, runs 1.5x slower
+    where PyTorch, whose tensors come from malloc, runs 1.4x slower
     (docs/bench_ops.md#the-allocator). The exec keeps the process id, its open files and
     its environment."""
     preload = os.environ.get("LD_PRELOAD", "")
