@@ -112,63 +112,83 @@ def _conv_config(weight_shape, stride, padding):
     return ms.Tensor(np.array([sh, sw, top, left, bottom, right, kh, kw], np.int64))
 
 
+def _kept_shape(x):
+    """The shape of the buffer a native forward keeps its input's blocked copy in (oneDNN's
+    aBcd16b: channels padded to 16); (1,) where x has under 16 channels, which oneDNN reads
+    unblocked. The C++ uses it only where the copy fits (ms_gan/native/convolution.cpp)."""
+    n, c, h, w = x
+    return (n * -(-c // 16) * 16 * h * w,) if c >= 16 else (1,)
+
+
 class NativeConv2dKernel(Kernel):
     """conv(x, weight) and both its gradients as native oneDNN kernels (ms_gan/native,
-    docs/native.md): ms_gan.native.library() built them."""
+    docs/native.md): ms_gan.native.library() built them. The forward returns (y, kept): kept
+    is its input's blocked copy, which the backward reads instead of reordering x again.
+    `forward`, `backward_data` and `backward_weights` are the three directions one at a time
+    (what parity bench-convs times)."""
 
     FORWARD = "ms_gan_conv_forward"
+    BACKWARD = "ms_gan_conv_backward"
 
     def __init__(self, library, weight_shape, stride, padding):
         super().__init__()
         (sh, sw), (top, bottom, left, right), (kh, kw) = stride, padding, weight_shape[2:]
+        weight_shape = tuple(weight_shape)
         self.config = _conv_config(weight_shape, stride, padding)
 
         def forward_shape(x, w, *rest):
             return (x[0], w[0], _conv_output_size(x[2], kh, sh, top, bottom),
                     _conv_output_size(x[3], kw, sw, left, right))
 
+        self.forward_keep = ops.Custom(f"{library}:{self.FORWARD}_keep",
+                                       out_shape=lambda x, *rest: (forward_shape(x, *rest), _kept_shape(x)),
+                                       out_dtype=lambda x, *rest: (x, x), func_type="aot")
+        gradients = self.gradient_shapes(weight_shape)
+        self.backward = ops.Custom(f"{library}:{self.BACKWARD}",
+                                   out_shape=lambda dy, w, x, kept, config: (x, *gradients),
+                                   out_dtype=lambda dy, *rest: (dy,) * (1 + len(gradients)), func_type="aot")
         self.forward = ops.Custom(f"{library}:{self.FORWARD}", out_shape=forward_shape, out_dtype=_same_dtype,
                                   func_type="aot")
         self.backward_data = ops.Custom(f"{library}:ms_gan_conv_backward_data",
                                         out_shape=lambda dy, w, x, config: x, out_dtype=_same_dtype, func_type="aot")
-        self.backward_weights = self.weight_gradient(library, tuple(weight_shape))
+        self.backward_weights = ops.Custom(f"{library}:ms_gan_conv_backward_weights",
+                                           out_shape=lambda x, dy, config: weight_shape, out_dtype=_same_dtype,
+                                           func_type="aot")
 
-    def weight_gradient(self, library, weight_shape):
-        return ops.Custom(f"{library}:ms_gan_conv_backward_weights", out_shape=lambda x, dy, config: weight_shape,
-                          out_dtype=_same_dtype, func_type="aot")
+    def gradient_shapes(self, weight_shape):
+        return (weight_shape,)
 
     def construct(self, x, weight):
-        return self.forward(x, weight, self.config)
+        return self.forward_keep(x, weight, self.config)
 
     def bprop(self, x, weight, out, dout):
-        return self.backward_data(dout, weight, x, self.config), self.backward_weights(x, dout, self.config)
+        return self.backward(dout[0], weight, x, out[1], self.config)
 
 
 class NativeConv2dBiasKernel(NativeConv2dKernel):
-    """conv(x, weight) + bias in one native kernel, and the bias gradient with the weight
-    gradient in another: MindSpore's BiasAdd and BiasAddGrad are separate kernels, each
-    several times an elementwise op on CPU."""
+    """conv(x, weight) + bias in one native kernel, and the bias gradient with the others:
+    MindSpore's BiasAdd and BiasAddGrad are separate kernels, each several times an
+    elementwise op on CPU."""
 
     FORWARD = "ms_gan_conv_forward_bias"
+    BACKWARD = "ms_gan_conv_backward_bias"
 
-    def weight_gradient(self, library, weight_shape):
-        return ops.Custom(f"{library}:ms_gan_conv_backward_weights_bias",
-                          out_shape=lambda x, dy, config: (weight_shape, weight_shape[:1]),
-                          out_dtype=lambda x, dy, config: (x, x), func_type="aot")
+    def gradient_shapes(self, weight_shape):
+        return (weight_shape, weight_shape[:1])
 
     def construct(self, x, weight, bias):
-        return self.forward(x, weight, bias, self.config)
+        return self.forward_keep(x, weight, bias, self.config)
 
     def bprop(self, x, weight, bias, out, dout):
-        grad_weight, grad_bias = self.backward_weights(x, dout, self.config)
-        return self.backward_data(dout, weight, x, self.config), grad_weight, grad_bias
+        return self.backward(dout[0], weight, x, out[1], self.config)
 
 
 class NativeConv2dTransposeKernel(Kernel):
     """The transposed convolution of weight (in, out, k, k) as native oneDNN kernels: it is
     the data gradient of the convolution out -> in with the same weight, so its forward is
     that convolution's backward-data kernel, its input gradient that convolution's forward,
-    and its weight gradient that convolution's weight gradient with x and dout swapped."""
+    and its weight gradient that convolution's weight gradient with x and dout swapped. The
+    forward returns (y, kept), as NativeConv2dKernel's."""
 
     def __init__(self, library, weight_shape, stride, padding):
         super().__init__()
@@ -178,23 +198,18 @@ class NativeConv2dTransposeKernel(Kernel):
         def transposed_shape(x, w, config):
             return (x[0], w[1], (x[2] - 1) * sh - top - bottom + kh, (x[3] - 1) * sw - left - right + kw)
 
-        def conv_shape(dout, w, config):
-            return (dout[0], w[0], _conv_output_size(dout[2], kh, sh, top, bottom),
-                    _conv_output_size(dout[3], kw, sw, left, right))
-
-        self.forward = ops.Custom(f"{library}:ms_gan_conv_backward_data", out_shape=transposed_shape,
-                                  out_dtype=_same_dtype, func_type="aot")
-        self.input_grad = ops.Custom(f"{library}:ms_gan_conv_forward", out_shape=conv_shape,
-                                     out_dtype=_same_dtype, func_type="aot")
-        self.weight_grad = ops.Custom(f"{library}:ms_gan_conv_backward_weights",
-                                      out_shape=lambda dout, x, config: tuple(weight_shape),
-                                      out_dtype=_same_dtype, func_type="aot")
+        self.forward_keep = ops.Custom(f"{library}:ms_gan_conv_transpose_forward_keep",
+                                       out_shape=lambda x, w, config: (transposed_shape(x, w, config), _kept_shape(x)),
+                                       out_dtype=lambda x, w, config: (x, x), func_type="aot")
+        self.backward = ops.Custom(f"{library}:ms_gan_conv_transpose_backward",
+                                   out_shape=lambda dy, w, x, kept, config: (x, w),
+                                   out_dtype=lambda dy, *rest: (dy, dy), func_type="aot")
 
     def construct(self, x, weight):
-        return self.forward(x, weight, self.config)
+        return self.forward_keep(x, weight, self.config)
 
     def bprop(self, x, weight, out, dout):
-        return self.input_grad(dout, weight, self.config), self.weight_grad(dout, x, self.config)
+        return self.backward(dout[0], weight, x, out[1], self.config)
 
 
 class Conv2d(nn.Conv2d):
@@ -209,7 +224,8 @@ class Conv2d(nn.Conv2d):
                          has_bias=has_bias)
         pads = _padding(pad_mode, padding)
         library = native.library()
-        self.fused_bias = library is not None and has_bias     # the native kernel adds the bias itself
+        self.native = library is not None                      # the kernel returns (y, kept)
+        self.fused_bias = self.native and has_bias              # the native kernel adds the bias itself
         if library is not None:
             kernel = NativeConv2dBiasKernel if has_bias else NativeConv2dKernel
             self.kernel = kernel(library, self.weight.shape, _pair(stride), pads)
@@ -222,8 +238,9 @@ class Conv2d(nn.Conv2d):
         if self.kernel is None:
             return super().construct(x)
         if self.fused_bias:
-            return self.kernel(x, self.weight, self.bias)
+            return self.kernel(x, self.weight, self.bias)[0]
         out = self.kernel(x, self.weight)
+        out = out[0] if self.native else out
         return ops.bias_add(out, self.bias) if self.has_bias else out
 
 
@@ -242,6 +259,7 @@ class Conv2dTranspose(nn.Conv2dTranspose):
         pads = _padding(pad_mode, padding)
         library = native.library()
         self.flip = False
+        self.native = library is not None                      # the kernel returns (y, kept)
         if library is not None:
             self.kernel = NativeConv2dTransposeKernel(library, self.weight.shape, _pair(stride), pads)
         elif _pair(stride) == (1, 1) and len(set(pads)) == 1 and _pair(kernel_size)[0] == _pair(kernel_size)[1]:
@@ -256,6 +274,7 @@ class Conv2dTranspose(nn.Conv2dTranspose):
             return super().construct(x)
         weight = self.kernel.flipped(self.weight).transpose(1, 0, 2, 3) if self.flip else self.weight
         out = self.kernel(x, weight)
+        out = out[0] if self.native else out
         return ops.bias_add(out, self.bias) if self.has_bias else out
 
 
