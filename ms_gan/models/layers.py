@@ -545,14 +545,14 @@ class LeakyReLU(nn.LeakyReLU):
 
 
 class UpsampleKernel(Kernel):
-    """Nearest-neighbour upsampling by 2, (N, C, H, W) -> (N, C, 2H, 2W), with the backward
-    as one MatMul: MindSpore 2.8.0's CPU ResizeNearestNeighborV2Grad is several times
-    PyTorch's (docs/bench_ops.md). The gradient of an input pixel is the sum of its 2x2
-    output block: each pair of output rows laid side by side, (N*C*H, 4W), times a 0/1
-    matrix (4W, W) that adds the four entries of each block. The forward is a native copy
-    where ms_gan.native has built it (ms_gan/native/elementwise.cpp; MindSpore's
-    ResizeNearestNeighborV2 took 12% of cnn_gan's step), else MindSpore's (as a reshape and
-    broadcast it was 25% slower in PyNative inference)."""
+    """Nearest-neighbour upsampling by 2, (N, C, H, W) -> (N, C, 2H, 2W). Where ms_gan.native
+    has built its kernels, forward and backward are one native pass each
+    (ms_gan/native/elementwise.cpp; MindSpore's ResizeNearestNeighborV2 took 12% of cnn_gan's
+    step, its ResizeNearestNeighborV2Grad is several times PyTorch's: docs/bench_ops.md); the
+    backward sums each 2x2 block in PyTorch's order, its bits. Otherwise the forward is
+    MindSpore's (as a reshape and broadcast it was 25% slower in PyNative inference) and the
+    backward one MatMul: each pair of output rows laid side by side, (N*C*H, 4W), times a 0/1
+    matrix (4W, W) that adds the four entries of each block."""
 
     def __init__(self):
         super().__init__()
@@ -562,6 +562,9 @@ class UpsampleKernel(Kernel):
             self.forward = ops.Custom(f"{library}:ms_gan_upsample2x",
                                       out_shape=lambda x: (x[0], x[1], 2 * x[2], 2 * x[3]), out_dtype=_same_dtype,
                                       func_type="aot")
+            self.backward = ops.Custom(f"{library}:ms_gan_upsample2x_backward",
+                                       out_shape=lambda dy: (dy[0], dy[1], dy[2] // 2, dy[3] // 2),
+                                       out_dtype=_same_dtype, func_type="aot")
 
     def construct(self, x):
         if self.native:
@@ -571,6 +574,8 @@ class UpsampleKernel(Kernel):
         return ops.interpolate(x, scale_factor=2.0, mode="nearest", recompute_scale_factor=True)
 
     def bprop(self, x, out, dout):
+        if self.native:
+            return (self.backward(dout),)
         n, c, h, w = x.shape
         columns = ops.repeat_interleave(ops.eye(w, w, dout.dtype), 2, 0)      # (2W, W): column j -> j // 2
         block_sum = ops.concat((columns, columns), 0)                            # (4W, W): both rows of a pair

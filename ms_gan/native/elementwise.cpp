@@ -1,6 +1,7 @@
 // Native memory-bound layers (docs/native.md#upsampling-and-leakyrelu): one pass over memory
 // each, on our thread pool, where MindSpore's CPU runs one or several kernels of its own.
 //   ms_gan_upsample2x          (x (N, C, H, W))          -> y (N, C, 2H, 2W), nearest: y[2i+a, 2j+b] = x[i, j]
+//   ms_gan_upsample2x_backward (dy (N, C, 2H, 2W))       -> dx (N, C, H, W), the sum of each 2x2 block
 //   ms_gan_leaky_relu          (x, alpha (1))            -> y = x where x > 0, else alpha * x
 //   ms_gan_leaky_relu_backward (dy, x, alpha (1))        -> dx = dy where x > 0, else alpha * dy
 //   ms_gan_channel_scale       (x (N, C, H, W), scale (N or 1, C, 1, 1)) -> y = x * scale[n, c]
@@ -9,7 +10,8 @@
 // All float32. Every output element is a copy or one float32 product, the same bits as MindSpore's
 // ResizeNearestNeighborV2, its leaky_relu (maximum(alpha x, x)), the mask arithmetic of
 // ms_gan.models.layers.LeakyReLUKernel's backward (1 * dy or alpha * dy) and its broadcasting
-// Mul (dropout's mask, forward and backward).
+// Mul (dropout's mask, forward and backward); the upsampling's backward sums each block in the
+// order PyTorch's CPU kernel does (row by row, left to right), its bits.
 #include "native.h"
 
 namespace ms_gan {
@@ -21,21 +23,33 @@ void upsample_row(const float *__restrict in, float *__restrict out, int64_t w) 
     std::memcpy(out + 2 * w, out, 2 * w * sizeof(float));
 }
 
-int upsample2x(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+// output rows 2r and 2r + 1 of an image plane (4 w values) -> input row r (w values)
+void upsample_backward_row(const float *__restrict dy, float *__restrict dx, int64_t w) {
+    const float *top = dy, *bottom = dy + 2 * w;
+    for (int64_t j = 0; j < w; ++j) dx[j] = ((top[2 * j] + top[2 * j + 1]) + bottom[2 * j]) + bottom[2 * j + 1];
+}
+
+// params: the small tensor (N, C, H, W) and the large one (N, C, 2H, 2W): x, y forward; dy, dx backward.
+int upsample2x(bool backward, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+    const int small = backward ? 1 : 0, large = 1 - small;
     bool ok = nparam == 2 && ndims[0] == 4 && ndims[1] == 4 && is_float32(dtypes, 0) && is_float32(dtypes, 1) &&
-              shapes[1][0] == shapes[0][0] && shapes[1][1] == shapes[0][1] && shapes[1][2] == 2 * shapes[0][2] &&
-              shapes[1][3] == 2 * shapes[0][3];
+              shapes[large][0] == shapes[small][0] && shapes[large][1] == shapes[small][1] &&
+              shapes[large][2] == 2 * shapes[small][2] && shapes[large][3] == 2 * shapes[small][3];
     if (!ok) {
         std::fprintf(stderr, "ms_gan native: upsample2x: unexpected shapes or dtypes\n");
         return 1;
     }
-    const float *x = static_cast<const float *>(params[0]);
-    float *y = static_cast<float *>(params[1]);
-    const int64_t rows = shapes[0][0] * shapes[0][1] * shapes[0][2], w = shapes[0][3];
+    float *x = static_cast<float *>(params[small]), *y = static_cast<float *>(params[large]);
+    const int64_t rows = shapes[small][0] * shapes[small][1] * shapes[small][2], w = shapes[small][3];
     std::lock_guard<std::mutex> lock(runtime().mutex);
     if (!ensure_engine()) return 1;
     parallel(rows, 16, [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) upsample_row(x + r * w, y + r * 4 * w, w);
+        for (int64_t r = begin; r < end; ++r) {
+            if (backward)
+                upsample_backward_row(y + r * 4 * w, x + r * w, w);
+            else
+                upsample_row(x + r * w, y + r * 4 * w, w);
+        }
     });
     return 0;
 }
@@ -105,7 +119,8 @@ int channel_scale(bool keep, int nparam, void **params, int *ndims, int64_t **sh
 }  // namespace
 }  // namespace ms_gan
 
-MS_GAN_ENTRY(ms_gan_upsample2x) { return ms_gan::upsample2x(nparam, params, ndims, shapes, dtypes); }
+MS_GAN_ENTRY(ms_gan_upsample2x) { return ms_gan::upsample2x(false, nparam, params, ndims, shapes, dtypes); }
+MS_GAN_ENTRY(ms_gan_upsample2x_backward) { return ms_gan::upsample2x(true, nparam, params, ndims, shapes, dtypes); }
 
 MS_GAN_ENTRY(ms_gan_leaky_relu) {
     if (nparam != 3 || !ms_gan::alpha_and_same_shapes(nparam, ndims, shapes, dtypes)) {

@@ -1,9 +1,9 @@
-"""The native upsampling forward, LeakyReLU and dropout's multiply (ms_gan/native/elementwise.cpp,
+"""The native upsampling, LeakyReLU and dropout's multiply (ms_gan/native/elementwise.cpp,
 layers.Upsample, layers.LeakyReLU and dropout.Dropout2d, docs/native.md#upsampling-and-leakyrelu):
 bit-equal to the same layers on MindSpore's own kernels, forward and input gradient, under
 ms.jit and in PyNative mode, on the models' shapes and odd ones with zeros, negative zeros,
 NaN and infinities in the input; and within the layer tests' tolerance of PyTorch's (dropout's
-product: PyTorch's bits)."""
+product and the upsampling: PyTorch's bits)."""
 import mindspore as ms
 import numpy as np
 import pytest
@@ -86,6 +86,17 @@ def test_native_layer_matches_pytorch(layer):
     assert out.shape == torch_out.shape
     assert_close(out, torch_out)
     assert_close(grads[0], torch_grads[0])
+
+
+@needs_library
+@pytest.mark.parametrize("shape", [(2, 128, 8, 8), (3, 5, 7, 9)], ids=str)
+def test_native_upsampling_is_pytorchs_bit_for_bit(shape):
+    x = randn(*shape)
+    cotangent = randn(shape[0], shape[1], 2 * shape[2], 2 * shape[3])
+    out, (dx,) = ms_value_and_grads(layers.Upsample(), x, cotangent, jit=True)
+    torch_out, (torch_dx,) = torch_value_and_grads(torch.nn.Upsample(scale_factor=2), x, cotangent)
+    np.testing.assert_array_equal(out, torch_out)
+    np.testing.assert_array_equal(dx, torch_dx)
 
 
 @needs_library
