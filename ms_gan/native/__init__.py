@@ -42,22 +42,26 @@ def compiler():
     return shutil.which(os.environ.get("CXX") or "g++")
 
 
+# -ffp-contract=off: Adam's arithmetic rounds after every operation, as MindSpore's does.
+# -O3 -fno-trapping-math -fno-math-errno: the elementwise loops vectorize, selects included (22x
+# for LeakyReLU) and square roots (Adam: a sqrt that may set errno stays a scalar call, 5x);
+# none reorders or fuses arithmetic, and IEEE sqrt and division are exact in every width, so
+# every result keeps its bits.
+FLAGS = ("-O3", "-fno-trapping-math", "-fno-math-errno", "-std=c++17", "-ffp-contract=off")
+
+
 def build(cxx, dnnl):
     """The built library for this source, MindSpore and oneDNN, compiled once into the cache
     (keyed by their hash); atomic, so two processes building at once both end with a whole file."""
     text = b"".join(path.name.encode() + path.read_bytes() for path in SOURCES + HEADERS)
-    key = hashlib.sha256(text + f"{ms.__version__}|{dnnl}|{cxx}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(text + f"{ms.__version__}|{dnnl}|{cxx}|{' '.join(FLAGS)}".encode()).hexdigest()[:16]
     target = cache_folder() / f"ms_gan_native_{key}.so"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         built = Path(scratch) / target.name
-        # -ffp-contract=off: Adam's arithmetic rounds after every operation, as MindSpore's does.
-        # -O3 -fno-trapping-math: the elementwise loops vectorize, selects included (22x for
-        # LeakyReLU); neither reorders nor fuses arithmetic, so every result keeps its bits.
-        command = [cxx, "-O3", "-fno-trapping-math", "-std=c++17", "-ffp-contract=off", "-shared", "-fPIC",
-                   *map(str, SOURCES), "-o", str(built), f"-L{dnnl.parent}", f"-l:{dnnl.name}",
+        command = [cxx, *FLAGS, "-shared", "-fPIC", *map(str, SOURCES), "-o", str(built), f"-L{dnnl.parent}", f"-l:{dnnl.name}",
                    f"-Wl,-rpath,{dnnl.parent}", "-pthread"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
