@@ -11,8 +11,12 @@ absolute figures across runs. Each implementation first runs `warmup` untimed st
 MindSpore's jit step stalls for 50-300 ms now and then in its first dozen steps after the
 compile (docs/bench_cpu.md#warm-up), which a training run of hundreds of steps pays once;
 and each timed call follows an untimed call of its own, so that none is timed while the
-other framework's threads still spin from its turn.
+other framework's threads still spin from its turn. With several models, each model is
+timed in a Python process of its own, as a user's training run is: one model's run leaves
+the allocators in another state for the next (gan's MindSpore/PyTorch ratio 1.11 alone,
+0.83 right after dcgan_mnist; docs/bench_cpu.md#one-process-per-model).
 """
+import json
 import os
 import platform
 import statistics
@@ -38,6 +42,7 @@ from parity.check import run_check
 from parity.common import run_settings
 from parity.common.configs import MODELS, get_config
 from parity.common.files import write_json_atomic
+from parity.common.subcommands import run_module
 from parity.convert import convert
 from parity.twins import TORCH_DEVICE_FOR
 from torch_gan.generate import generate as torch_generate
@@ -207,6 +212,18 @@ def native_state():
     return "on" if path is not None else f"off ({reason})"
 
 
+def in_own_process(model, tmp, device, batch, repeats, steps, images, workers, compile_torch, commands, warmup,
+                   log):
+    """`python -m parity bench` of one model in a new process: its JSON result."""
+    log(f"timing {model} in a process of its own ...")
+    path = tmp / f"{model}.json"
+    run_module(["parity", "bench", "--model", model, "--device", device, "--repeats", repeats, "--steps", steps,
+                "--warmup", warmup, "--images", images, "--workers", workers, "--json", path,
+                *(["--batch", batch] if batch else []), *([] if compile_torch else ["--no-compile"]),
+                *([] if commands else ["--no-commands"])])
+    return json.loads(path.read_text())
+
+
 def run_bench(models=("dcgan",), batch=None, device="CPU", repeats=5, steps=2, images=2048, workers=2,
               compile_torch=True, commands=True, warmup=10, log=print):
     """All measurements of every model (at `batch`, or its training batch), each
@@ -217,12 +234,20 @@ def run_bench(models=("dcgan",), batch=None, device="CPU", repeats=5, steps=2, i
     torch_device = torch.device(TORCH_DEVICE_FOR[ms_device])
     result = {"models": list(models), "device": ms_device, "torch_device": str(torch_device),
               "machine": machine(), "native": native_state(), "warmup_steps": warmup, "entries": [],
-              "commands": [], "notes": []}
+              "commands": [], "notes": [], "pid": os.getpid(), "model_pids": {}}
     warmup_calls = max(1, -(-warmup // steps))
     notes = result["notes"]
     with tempfile.TemporaryDirectory(prefix="parity_bench_") as tmp:
         tmp = Path(tmp)
         for model in models:
+            if len(models) > 1:      # each in a process of its own (the module's docstring)
+                part = in_own_process(model, tmp, ms_device, batch, repeats, steps, images, workers, compile_torch,
+                                      commands, warmup, log)
+                for key in ("entries", "commands", "notes"):
+                    result[key] += part[key]
+                result["model_pids"][model] = part["pid"]
+                continue
+            result["model_pids"][model] = os.getpid()
             size = batch or TRAINING_BATCH[model]
             groups = {"train": lambda: train_runs(model, size, steps, torch_device, compile_torch, notes),
                       "generate": lambda: generate_runs(model, size, steps, torch_device)}

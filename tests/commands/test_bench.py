@@ -17,6 +17,7 @@ def test_bench_tiny(tmp_path, capsys):
                                  "--workers", "1", "--no-compile", "--warmup", "1", "--json", str(path)]) == 0
     result = json.loads(path.read_text())
     assert (result["models"], result["device"], result["warmup_steps"]) == (["dcgan"], "CPU", 1)
+    assert result["model_pids"] == {"dcgan": result["pid"]}
     assert {(e["model"], e["batch"]) for e in result["entries"]} == {("dcgan", 2)}
     impls = {(e["group"], e["impl"]) for e in result["entries"]}
     # MindSpore's own convolutions beside the native ones where those are built (docs/native.md)
@@ -52,9 +53,12 @@ def test_bench_several_models_at_their_training_batch(tmp_path, capsys):
     path = tmp_path / "bench.json"
     assert parity.__main__.main(["bench", "--model", "gan", "gan_bn", "--repeats", "1", "--steps", "1",
                                  "--no-compile", "--no-commands", "--warmup", "1", "--json", str(path)]) == 0
-    entries = json.loads(path.read_text())["entries"]
-    assert {(e["model"], e["batch"], e["group"]) for e in entries} == {
+    result = json.loads(path.read_text())
+    assert {(e["model"], e["batch"], e["group"]) for e in result["entries"]} == {
         (m, 32, g) for m in ("gan", "gan_bn") for g in ("train", "generate")}
+    # each model timed in a process of its own, as a user's training run (parity/bench.py)
+    pids = result["model_pids"]
+    assert sorted(pids) == ["gan", "gan_bn"] and len({*pids.values(), result["pid"]}) == 3
     table = capsys.readouterr().out
     assert "gan_bn          32 train     mindspore jit" in table
 
