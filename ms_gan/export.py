@@ -10,7 +10,7 @@ numbers with layers the exporter takes, set up by `export_form` for the export o
         both formats take with any batch size (ResizeNearestNeighborV2 is not in the ONNX
         exporter, and fails at run time in a MINDIR of any batch size);
     Tanh runs as tanh in ONNX (onnxruntime's is exact; expm1 is not in the ONNX exporter)
-        and stays expm1 in MINDIR (MindSpore's CPU tanh is not exact).
+        and as expm1 in MINDIR (MindSpore's CPU tanh is not exact).
 The ONNX file is then repaired with the onnx package: ConvTranspose's `output_shape` is
 written as (N, C, H, W), where ONNX has (H, W); and its input and outputs are named as
 PyTorch's (noise / image, probability, class_logits).
@@ -47,10 +47,17 @@ class TanhExportForm(layers.Tanh):
         return ops.tanh(x)
 
 
+class TanhExpm1Form(layers.Tanh):
+    """tanh as layers.expm1_tanh, MindSpore's own ops (the native kernel is no operator of
+    the format; MindSpore's CPU nn.Tanh is not exact: docs/framework_differences.md#tanh)."""
+
+    def construct(self, x):
+        return layers.expm1_tanh(x)
+
+
 # The layers whose export form is not the nn layer they subclass (today they subclass none):
-# their forms by format; None keeps the layer's own class (MINDIR takes expm1, and
-# MindSpore's CPU nn.Tanh is not exact: docs/framework_differences.md#tanh).
-EXPORT_FORMS = {MINDIR: {layers.Upsample: UpsampleExportForm, layers.Tanh: None},
+# their forms by format.
+EXPORT_FORMS = {MINDIR: {layers.Upsample: UpsampleExportForm, layers.Tanh: TanhExpm1Form},
                 ONNX: {layers.Upsample: UpsampleExportForm, layers.Tanh: TanhExportForm}}
 
 

@@ -18,21 +18,53 @@ from mindspore.ops import signature
 from ms_gan import native
 
 
-class Tanh(nn.Cell):
-    """tanh to float32 precision, in place of nn.Tanh.
-
-    MindSpore 2.8.0's CPU tanh (nn.Tanh, ops.tanh, mint.tanh) is an approximation: measured
-    |error| up to 1.0e-4 near |x| = 5 and outputs up to 1.0000098, outside [-1, 1]; PyTorch's
-    is within 3e-8. expm1(2x) / (expm1(2x) + 2) is within 1.5e-7 (gradient 2.8e-7); the clamp
-    keeps expm1 finite (tanh(10) rounds to 1 in float32)."""
-
-    def construct(self, x):
-        e = ops.expm1(2.0 * ops.clamp(x, -10.0, 10.0))
-        return e / (e + 2.0)
+def expm1_tanh(x):
+    """tanh to float32 precision from MindSpore's own ops: MindSpore 2.8.0's CPU tanh
+    (nn.Tanh, ops.tanh, mint.tanh) is an approximation, measured |error| up to 1.0e-4 near
+    |x| = 5 and outputs up to 1.0000098, outside [-1, 1]; PyTorch's is within 3e-8.
+    expm1(2x) / (expm1(2x) + 2) is within 1.5e-7 (gradient 2.8e-7); the clamp keeps expm1
+    finite (tanh(10) rounds to 1 in float32)."""
+    e = ops.expm1(2.0 * ops.clamp(x, -10.0, 10.0))
+    return e / (e + 2.0)
 
 
 class Kernel(nn.Cell):
     """A parameterless cell holding one layer's computation and its own backward (bprop)."""
+
+
+class TanhKernel(Kernel):
+    """tanh as one native pass (ms_gan/native/elementwise.cpp: computed in double, rounded
+    once: within float32 rounding of tanh, as PyTorch's), and PyTorch's backward
+    dout * (1 - y * y), one pass: expm1_tanh is five MindSpore kernels forward and about
+    eight backward, 0.7-0.85 ms of gan's 6 ms train step (docs/bench_ops.md#tanh)."""
+
+    def __init__(self, library):
+        super().__init__()
+        self.forward = ops.Custom(f"{library}:ms_gan_tanh", out_shape=lambda x: x, out_dtype=_same_dtype,
+                                  func_type="aot")
+        self.backward = ops.Custom(f"{library}:ms_gan_tanh_backward", out_shape=lambda dy, y: dy,
+                                   out_dtype=_same_dtype, func_type="aot")
+
+    def construct(self, x):
+        return self.forward(x)
+
+    def bprop(self, x, out, dout):
+        return (self.backward(dout, out),)
+
+
+class Tanh(nn.Cell):
+    """tanh to float32 precision, in place of nn.Tanh (MindSpore's CPU tanh is not: see
+    expm1_tanh): TanhKernel where ms_gan.native has built its kernels, else expm1_tanh."""
+
+    def __init__(self):
+        super().__init__()
+        library = native.library()
+        self.kernel = TanhKernel(library) if library is not None else None
+
+    def construct(self, x):
+        if self.kernel is None:
+            return expm1_tanh(x)
+        return self.kernel(x)
 
 
 class Conv2dStride1Kernel(Kernel):

@@ -2,6 +2,8 @@
 // each, on our thread pool, where MindSpore's CPU runs one or several kernels of its own.
 //   ms_gan_upsample2x          (x (N, C, H, W))          -> y (N, C, 2H, 2W), nearest: y[2i+a, 2j+b] = x[i, j]
 //   ms_gan_upsample2x_backward (dy (N, C, 2H, 2W))       -> dx (N, C, H, W), the sum of each 2x2 block
+//   ms_gan_tanh                (x)                       -> y = tanh(x), to float32 rounding
+//   ms_gan_tanh_backward       (dy, y)                   -> dx = dy * (1 - y * y), PyTorch's bits
 //   ms_gan_leaky_relu          (x, alpha (1))            -> y = x where x > 0, else alpha * x
 //   ms_gan_leaky_relu_backward (dy, x, alpha (1))        -> dx = dy where x > 0, else alpha * dy
 //   ms_gan_channel_scale       (x (N, C, H, W), scale (N or 1, C, 1, 1)) -> y = x * scale[n, c]
@@ -11,11 +13,20 @@
 // ResizeNearestNeighborV2, its leaky_relu (maximum(alpha x, x)), the mask arithmetic of
 // ms_gan.models.layers.LeakyReLUKernel's backward (1 * dy or alpha * dy) and its broadcasting
 // Mul (dropout's mask, forward and backward); the upsampling's backward sums each block in the
-// order PyTorch's CPU kernel does (row by row, left to right), its bits.
+// order PyTorch's CPU kernel does (row by row, left to right), its bits. tanh is computed in
+// double and rounded once (within float32's rounding of the true value, as PyTorch's; MindSpore's
+// own CPU tanh is off by up to 1e-4), its backward with PyTorch's float32 operations (its bits).
+#include <cmath>
+
 #include "native.h"
 
 namespace ms_gan {
 namespace {
+
+// 1 / k! for k = 0..14
+constexpr double kInverseFactorial[15] = {
+    1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880,
+    1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0, 1.0 / 87178291200.0};
 
 // input row `in` (w values) -> output rows 2r and 2r + 1 of its image plane, `out` (4 w values)
 void upsample_row(const float *__restrict in, float *__restrict out, int64_t w) {
@@ -50,6 +61,85 @@ int upsample2x(bool backward, int nparam, void **params, int *ndims, int64_t **s
             else
                 upsample_row(x + r * w, y + r * 4 * w, w);
         }
+    });
+    return 0;
+}
+
+// exp(u) for u in [-20, 0], in double to about 1e-15 relative: exp(u / 32) by its Taylor series
+// to the 15th power (|u / 32| <= 0.625: the rest is under 3e-17), squared five times. Only
+// arithmetic, so the loop that calls it vectorizes.
+inline double exp_nonpositive(double u) {
+    const double v = u * (1.0 / 32);
+    double p = 1.0 / 1307674368000.0;                          // 1 / 15!
+    for (int k = 14; k >= 0; --k) p = p * v + kInverseFactorial[k];
+    p *= p, p *= p, p *= p, p *= p, p *= p;
+    return p;
+}
+
+// tanh(x) = sign(x) (1 - t) / (1 + t), t = exp(-2|x|), in double: the quotient is within 2e-11
+// relative of tanh for |x| >= 2^-12 (1 - t loses at most 11 bits), so the float32 result is
+// tanh rounded (a double rounding can differ in the last bit only at a midpoint within that).
+// Below 2^-12, tanh(x) rounds to x; from |x| = 10, to +-1 (t is clamped there). NaN stays NaN.
+#define MS_GAN_TANH_LOOP                                                                                   \
+    for (int64_t i = 0; i < n; ++i) {                                                                      \
+        const double a = std::fabs(static_cast<double>(x[i]));                                             \
+        const double t = exp_nonpositive(-2.0 * (a < 10.0 ? a : 10.0));                                    \
+        const float r = static_cast<float>(std::copysign((1.0 - t) / (1.0 + t), static_cast<double>(x[i]))); \
+        y[i] = a < 0x1p-12 || a != a ? x[i] : r;                                                           \
+    }
+
+// dx = dy * (1 - y * y) as PyTorch's tanh_backward computes it: 1 - y * y fused (one rounding),
+// then the product.
+#define MS_GAN_TANH_BACKWARD_LOOP \
+    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * std::fma(-y[i], y[i], 1.0f);
+
+// Each loop twice, as Adam's: with AVX2 and FMA 4 doubles (8 floats) a vector and fma one
+// instruction, without them 2 doubles and fma a call into libm; every operation is rounded
+// alike in both (no contraction: -ffp-contract=off), so both give the same bits.
+__attribute__((target("avx2,fma"))) void tanh_fma(const float *__restrict x, float *__restrict y, int64_t n) {
+    MS_GAN_TANH_LOOP
+}
+void tanh_plain(const float *__restrict x, float *__restrict y, int64_t n) { MS_GAN_TANH_LOOP }
+
+__attribute__((target("avx2,fma"))) void tanh_backward_fma(const float *__restrict dy, const float *__restrict y,
+                                                           float *__restrict dx, int64_t n) {
+    MS_GAN_TANH_BACKWARD_LOOP
+}
+void tanh_backward_plain(const float *__restrict dy, const float *__restrict y, float *__restrict dx, int64_t n) {
+    MS_GAN_TANH_BACKWARD_LOOP
+}
+
+const bool kHasFma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+
+void tanh_run(const float *x, float *y, int64_t n) { (kHasFma ? tanh_fma : tanh_plain)(x, y, n); }
+
+void tanh_backward_run(const float *dy, const float *y, float *dx, int64_t n) {
+    (kHasFma ? tanh_backward_fma : tanh_backward_plain)(dy, y, dx, n);
+}
+
+// params: the inputs, then the output, all float32 of the same element count
+bool same_float32_sizes(int nparam, int *ndims, int64_t **shapes, const char **dtypes) {
+    bool ok = true;
+    for (int i = 0; i < nparam && ok; ++i)
+        ok = is_float32(dtypes, i) && elements(ndims, shapes, i) == elements(ndims, shapes, 0);
+    return ok;
+}
+
+int tanh(bool backward, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+    if (nparam != (backward ? 3 : 2) || !same_float32_sizes(nparam, ndims, shapes, dtypes)) {
+        std::fprintf(stderr, "ms_gan native: tanh: unexpected shapes or dtypes\n");
+        return 1;
+    }
+    const int64_t n = elements(ndims, shapes, 0);
+    const float *in = static_cast<const float *>(params[0]);
+    std::lock_guard<std::mutex> lock(runtime().mutex);
+    if (!ensure_engine()) return 1;
+    parallel(n, 1 << 13, [&](int64_t begin, int64_t end) {
+        if (backward)
+            tanh_backward_run(in + begin, static_cast<const float *>(params[1]) + begin,
+                              static_cast<float *>(params[2]) + begin, end - begin);
+        else
+            tanh_run(in + begin, static_cast<float *>(params[1]) + begin, end - begin);
     });
     return 0;
 }
@@ -121,6 +211,9 @@ int channel_scale(bool keep, int nparam, void **params, int *ndims, int64_t **sh
 
 MS_GAN_ENTRY(ms_gan_upsample2x) { return ms_gan::upsample2x(false, nparam, params, ndims, shapes, dtypes); }
 MS_GAN_ENTRY(ms_gan_upsample2x_backward) { return ms_gan::upsample2x(true, nparam, params, ndims, shapes, dtypes); }
+
+MS_GAN_ENTRY(ms_gan_tanh) { return ms_gan::tanh(false, nparam, params, ndims, shapes, dtypes); }
+MS_GAN_ENTRY(ms_gan_tanh_backward) { return ms_gan::tanh(true, nparam, params, ndims, shapes, dtypes); }
 
 MS_GAN_ENTRY(ms_gan_leaky_relu) {
     if (nparam != 3 || !ms_gan::alpha_and_same_shapes(nparam, ndims, shapes, dtypes)) {

@@ -1,9 +1,10 @@
-"""The native upsampling, LeakyReLU and dropout's multiply (ms_gan/native/elementwise.cpp,
+"""The native upsampling, LeakyReLU, dropout's multiply and tanh (ms_gan/native/elementwise.cpp,
 layers.Upsample, layers.LeakyReLU and dropout.Dropout2d, docs/native.md#upsampling-and-leakyrelu):
 bit-equal to the same layers on MindSpore's own kernels, forward and input gradient, under
 ms.jit and in PyNative mode, on the models' shapes and odd ones with zeros, negative zeros,
 NaN and infinities in the input; and within the layer tests' tolerance of PyTorch's (dropout's
-product and the upsampling: PyTorch's bits)."""
+product and the upsampling: PyTorch's bits). tanh: rounded from the true value (within 0.5 ulp),
+its backward PyTorch's bits on the same output."""
 import mindspore as ms
 import numpy as np
 import pytest
@@ -97,6 +98,59 @@ def test_native_upsampling_is_pytorchs_bit_for_bit(shape):
     torch_out, (torch_dx,) = torch_value_and_grads(torch.nn.Upsample(scale_factor=2), x, cotangent)
     np.testing.assert_array_equal(out, torch_out)
     np.testing.assert_array_equal(dx, torch_dx)
+
+
+def tanh_inputs(shape):
+    """Normal values at five scales, then the edges of the kernel's branches and the
+    special values, cut or repeated to `shape`."""
+    rng = np.random.default_rng(3)
+    n = int(np.prod(shape))
+    values = np.concatenate([rng.standard_normal(n) * s for s in (1e-3, 0.1, 1.0, 3.0, 6.0)])
+    edges = [0.0, -0.0, 1e-30, -1e-30, 2.0 ** -12, -(2.0 ** -12), 2.0 ** -12 * 1.0001, 9.0, 9.02, -9.02, 10.0,
+             -10.0, 11.0, 1e30, -1e30, np.inf, -np.inf, np.nan]
+    values = np.concatenate([edges, values])
+    return np.resize(values, n).reshape(shape).astype(np.float32)
+
+
+# gan's and gan_bn's G output (N, 784), dcgan's image, an odd size
+TANH_SHAPES = [(32, 784), (2, 3, 64, 64), (3, 5, 7)]
+
+
+@needs_library
+@pytest.mark.parametrize("jit", [True, False], ids=["jit", "pynative"])
+@pytest.mark.parametrize("shape", TANH_SHAPES, ids=str)
+def test_native_tanh_is_tanh_rounded_and_its_backward_pytorchs_bits(shape, jit):
+    layer = layers.Tanh()
+    assert layer.kernel is not None
+    x = tanh_inputs(shape)
+    cotangent = randn(*shape)
+    out, (dx,) = ms_value_and_grads(layer, x, cotangent, jit)
+    finite = np.isfinite(x)
+    exact = np.tanh(x.astype(np.float64))[finite]
+    ulps = np.abs(out[finite] - exact) / np.spacing(np.abs(exact).astype(np.float32))
+    assert ulps.max() <= 0.5001                     # rounded (a double rounding may miss by 1e-4 ulp)
+    np.testing.assert_array_equal(out[~finite], np.tanh(x[~finite]))            # +-1 and NaN
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(x))               # -0.0 stays -0.0
+    torch_dx = torch.ops.aten.tanh_backward(torch.from_numpy(cotangent), torch.from_numpy(out)).numpy()
+    np.testing.assert_array_equal(dx, torch_dx)
+
+
+@needs_library
+def test_native_tanh_matches_pytorchs_layer():
+    x, cotangent = randn(4, 784, scale=2.0), randn(4, 784)
+    out, (dx,) = ms_value_and_grads(layers.Tanh(), x, cotangent, jit=True)
+    torch_out, (torch_dx,) = torch_value_and_grads(torch.nn.Tanh(), x, cotangent)
+    assert np.abs(out - torch_out).max() <= 6e-8 and np.mean(out == torch_out) > 0.95
+    assert_close(dx, torch_dx)
+
+
+def test_without_the_library_tanh_is_expm1_tanh():
+    with native.suspended():
+        layer = layers.Tanh()
+    assert layer.kernel is None
+    x = np.linspace(-12, 12, 4001, dtype=np.float32)
+    np.testing.assert_array_equal(layer(ms.Tensor(x)).asnumpy(), layers.expm1_tanh(ms.Tensor(x)).asnumpy())
+    assert np.abs(layer(ms.Tensor(x)).asnumpy() - np.tanh(x.astype(np.float64))).max() < 3e-7
 
 
 @needs_library

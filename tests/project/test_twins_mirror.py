@@ -28,6 +28,7 @@ ALLOWED = {
                                        "(docs/bench_ops.md#the-spinning-wait); PyTorch's eager step has no queue",
     "export.TanhExportForm": "MindSpore's exporters cannot take some of the project's layers: the export form "
                              "(docs/export.md); torch.onnx takes PyTorch's layers as they are",
+    "export.TanhExpm1Form": "export form, as TanhExportForm",
     "export.UpsampleExportForm": "export form, as TanhExportForm",
     "export.export_class": "export form, as TanhExportForm",
     "export.plain_layer": "export form, as TanhExportForm",
