@@ -35,7 +35,7 @@ class Kernel(nn.Cell):
 class TanhKernel(Kernel):
     """tanh as one native pass (ms_gan/native/elementwise.cpp: computed in double, rounded
     once: within float32 rounding of tanh, as PyTorch's), and PyTorch's backward
-    dout * (1 - y * y), one pass: expm1_tanh is five MindSpore kernels forward and about
+    dout * (1 - y * y) (1 - y * y fused, its bits), one pass: expm1_tanh is five MindSpore kernels forward and about
     eight backward, 0.7-0.85 ms of gan's 6 ms train step (docs/bench_ops.md#tanh)."""
 
     def __init__(self, library):
@@ -183,12 +183,14 @@ class NativeConv2dKernel(Kernel):
                                   func_type="aot")
         self.backward_data = ops.Custom(f"{library}:ms_gan_conv_backward_data",
                                         out_shape=lambda dy, w, x, config: x, out_dtype=_same_dtype, func_type="aot")
-        self.backward_weights = ops.Custom(f"{library}:ms_gan_conv_backward_weights",
-                                           out_shape=lambda x, dy, config: weight_shape, out_dtype=_same_dtype,
-                                           func_type="aot")
+        self.backward_weights = self.weight_gradient(library, weight_shape)
 
     def gradient_shapes(self, weight_shape):
         return (weight_shape,)
+
+    def weight_gradient(self, library, weight_shape):
+        return ops.Custom(f"{library}:ms_gan_conv_backward_weights", out_shape=lambda x, dy, config: weight_shape,
+                          out_dtype=_same_dtype, func_type="aot")
 
     def construct(self, x, weight):
         return self.forward_keep(x, weight, self.config)
@@ -207,6 +209,11 @@ class NativeConv2dBiasKernel(NativeConv2dKernel):
 
     def gradient_shapes(self, weight_shape):
         return (weight_shape, weight_shape[:1])
+
+    def weight_gradient(self, library, weight_shape):
+        return ops.Custom(f"{library}:ms_gan_conv_backward_weights_bias",
+                          out_shape=lambda x, dy, config: (weight_shape, weight_shape[:1]),
+                          out_dtype=lambda x, dy, config: (x, x), func_type="aot")
 
     def construct(self, x, weight, bias):
         return self.forward_keep(x, weight, bias, self.config)
