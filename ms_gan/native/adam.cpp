@@ -44,8 +44,7 @@ void update_plain(const Hyper &h, float *p, const float *g, float *m, float *v, 
 }
 
 void update(const Hyper &h, float *p, const float *g, float *m, float *v, int64_t begin, int64_t end) {
-    static const bool fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    (fma ? update_fma : update_plain)(h, p, g, m, v, begin, end);
+    (has_avx2_fma() ? update_fma : update_plain)(h, p, g, m, v, begin, end);
 }
 
 int adam(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {

@@ -334,7 +334,7 @@ bool transpose_backward(const Geometry &g, void *dy, void *w, void *x, void *kep
                         void *dw) {
     Plan *weights = plan_for(kBackwardWeights, g);
     if (!weights || !forward(g, dy, w, nullptr, dx, nullptr, 0)) return false;
-    Argument *dy_forward = runs_as_adjoint(g) ? nullptr : find(plan_for(kForward, g), kArgSrc);
+    Argument *dy_forward = kept_argument(kForward, g);   // the forward just run blocked dy into its plan
     Argument *dy_weights = find(weights, kArgSrc);
     Operand dy_blocked = same_layout(dy_forward, dy_weights) ? Operand{dy, dy_forward->own, true} : Operand{dy};
     Operand x_blocked = reading(x, kept_argument(kBackwardData, g), find(weights, kArgDiffDst), kept, kept_bytes);

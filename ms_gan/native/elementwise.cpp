@@ -109,12 +109,10 @@ void tanh_backward_plain(const float *__restrict dy, const float *__restrict y, 
     MS_GAN_TANH_BACKWARD_LOOP
 }
 
-const bool kHasFma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-
-void tanh_run(const float *x, float *y, int64_t n) { (kHasFma ? tanh_fma : tanh_plain)(x, y, n); }
+void tanh_run(const float *x, float *y, int64_t n) { (has_avx2_fma() ? tanh_fma : tanh_plain)(x, y, n); }
 
 void tanh_backward_run(const float *dy, const float *y, float *dx, int64_t n) {
-    (kHasFma ? tanh_backward_fma : tanh_backward_plain)(dy, y, dx, n);
+    (has_avx2_fma() ? tanh_backward_fma : tanh_backward_plain)(dy, y, dx, n);
 }
 
 // params: the inputs, then the output, all float32 of the same element count

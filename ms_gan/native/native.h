@@ -196,6 +196,13 @@ inline void parallel(int64_t n, int64_t grain, const std::function<void(int64_t,
     pool->parallel_for(static_cast<int>(chunks), [&](int i, int count) { fn(n * i / count, n * (i + 1) / count); });
 }
 
+// Whether this CPU has AVX2 and FMA: the loops built twice (Adam's, tanh's) take their
+// vector clone there, the plain one elsewhere; both round alike.
+inline bool has_avx2_fma() {
+    static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return yes;
+}
+
 // The element count of params[i], and whether it is float32.
 inline int64_t elements(int *ndims, int64_t **shapes, int i) {
     int64_t n = 1;
