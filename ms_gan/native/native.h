@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -91,10 +92,17 @@ struct ThreadpoolInterface {
 
 extern thread_local bool in_parallel;
 
-// threads - 1 workers and the calling thread run the n closures; idle workers sleep on a
-// condition variable (a spinning worker would take a core from MindSpore's own threads).
+// threads - 1 workers and the calling thread run the n closures. Waking a sleeping thread
+// took 50-130 us on this project's machine, longer than most kernels at batch 32
+// (docs/native.md#threads), so no thread sleeps where the wait is short: the caller polls for
+// the workers' last closures, and a worker that finished a job polls for the next one for
+// kLinger (as OpenMP runtimes do) before it sleeps on a condition variable. Polling yields
+// the core to any thread that wants it; a plain busy loop beside the kernels halved their
+// speed (docs/bench_ops.md#the-spinning-wait).
 class Pool : public ThreadpoolInterface {
   public:
+    static constexpr std::chrono::microseconds kLinger{1000};
+
     explicit Pool(int threads) : threads_(threads) {
         for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { work(); });
     }
@@ -119,9 +127,11 @@ class Pool : public ThreadpoolInterface {
         in_parallel = false;
         // done when every closure ran and no worker still holds this job (a worker that
         // found no closure left must not take one of the next job's indices as this one's)
-        std::unique_lock<std::mutex> lock(mutex_);
-        job_ = nullptr;
-        finished_.wait(lock, [&] { return busy_ == 0; });
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            job_ = nullptr;
+        }
+        while (busy_.load() != 0) sched_yield();
     }
 
   private:
@@ -131,27 +141,32 @@ class Pool : public ThreadpoolInterface {
     void work() {
         in_parallel = true;
         uint64_t seen = 0;
-        std::unique_lock<std::mutex> lock(mutex_);
         for (;;) {
-            wake_.wait(lock, [&] { return generation_ != seen && job_ != nullptr; });
-            seen = generation_;
-            const std::function<void(int, int)> *job = job_;
-            int n = count_;
-            ++busy_;
-            lock.unlock();
+            const auto until = std::chrono::steady_clock::now() + kLinger;
+            while (generation_.load() == seen && std::chrono::steady_clock::now() < until) sched_yield();
+            const std::function<void(int, int)> *job;
+            int n;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                wake_.wait(lock, [&] { return generation_.load() != seen; });
+                seen = generation_.load();
+                if (job_ == nullptr) continue;   // the caller ran that job alone
+                job = job_;
+                n = count_;
+                ++busy_;   // under the lock, so the caller, clearing job_, then sees it
+            }
             run_closures(job, n);
-            lock.lock();
-            if (--busy_ == 0) finished_.notify_all();
+            --busy_;
         }
     }
     int threads_;
     std::vector<std::thread> workers_;   // live as long as the process (the pool is never destroyed)
     std::mutex mutex_;
-    std::condition_variable wake_, finished_;
+    std::condition_variable wake_;
     const std::function<void(int, int)> *job_ = nullptr;
-    int count_ = 0, busy_ = 0;
-    std::atomic<int> next_{0};
-    uint64_t generation_ = 0;
+    int count_ = 0;
+    std::atomic<int> next_{0}, busy_{0};
+    std::atomic<uint64_t> generation_{0};
 };
 
 inline int cores() {
