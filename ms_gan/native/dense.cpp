@@ -1,5 +1,5 @@
-// Native Dense (fully connected) layers: y = x w^T + b and both gradients, as oneDNN's sgemm on
-// our thread pool (docs/native.md#dense), each one kernel where MindSpore runs two or three
+// Native Dense (fully connected) layers: y = x w^T + b and both gradients, as oneDNN's sgemm in
+// blocks over our thread pool (docs/native.md#dense), each one kernel where MindSpore runs two or three
 // (MatMul and BiasAdd; MatMul, MatMul and BiasAddGrad).
 //   ms_gan_dense_forward               (x (N, I), w (O, I))         -> y (N, O)
 //   ms_gan_dense_forward_bias          (x, w, b (O))                -> y
@@ -19,10 +19,21 @@ bool matrix(int *ndims, const char **dtypes, int i) { return ndims[i] == 2 && is
 
 bool sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
            int64_t ldb, float *c, int64_t ldc) {
-    int status = dnnl_threadpool_interop_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc,
-                                               static_cast<ThreadpoolInterface *>(runtime().pool));
+    int status = dnnl_threadpool_interop_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, nullptr);
     if (status) std::fprintf(stderr, "ms_gan native: sgemm failed (oneDNN status %d)\n", status);
     return status == 0;
+}
+
+// One product split over the pool's threads in blocks of 16 output columns (or rows), each
+// block one single-threaded sgemm: block(begin, end) computes [begin, end) of `count`, the same
+// split for the same shape every time. At batch 32 this ran 1.3-1.7x as fast as oneDNN's own
+// threading of one sgemm (docs/native.md#dense).
+bool in_blocks(int64_t count, const std::function<bool(int64_t, int64_t)> &block) {
+    std::atomic<bool> ok{true};
+    parallel((count + 15) / 16, 2, [&](int64_t begin, int64_t end) {
+        if (!block(begin * 16, std::min(count, end * 16))) ok = false;
+    });
+    return ok;
 }
 
 int dense(Op op, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
@@ -49,31 +60,36 @@ int dense(Op op, int nparam, void **params, int *ndims, int64_t **shapes, const 
     switch (op) {
         case kForward:
         case kForwardBias: {
+            const float *bias = op == kForwardBias ? f(2) : nullptr;
             float *y = f(nparam - 1);
-            if (!sgemm('N', 'T', n, out, in, f(0), in, f(1), in, y, out)) return 1;
-            if (op == kForwardBias) {
-                const float *b = f(2);
-                parallel(n, 64, [&](int64_t begin, int64_t end) {
-                    for (int64_t r = begin; r < end; ++r)
-                        for (int64_t o = 0; o < out; ++o) y[r * out + o] += b[o];
-                });
-            }
-            return 0;
-        }
-        case kBackwardData:
-            return sgemm('N', 'N', n, in, out, f(0), out, f(1), in, f(2), in) ? 0 : 1;
-        default: {
-            if (!sgemm('T', 'N', out, in, n, f(1), out, f(0), in, f(2), in)) return 1;
-            if (op == kBackwardWeightsBias) {
-                const float *dy = f(1);
-                float *db = f(3);
-                parallel(out, 16, [&](int64_t begin, int64_t end) {
-                    for (int64_t o = begin; o < end; ++o) db[o] = 0.0f;
+            auto columns = [&](int64_t b, int64_t e) {
+                if (!sgemm('N', 'T', n, e - b, in, f(0), in, f(1) + b * in, in, y + b, out)) return false;
+                if (bias)
                     for (int64_t r = 0; r < n; ++r)
-                        for (int64_t o = begin; o < end; ++o) db[o] += dy[r * out + o];
-                });
-            }
-            return 0;
+                        for (int64_t o = b; o < e; ++o) y[r * out + o] += bias[o];
+                return true;
+            };
+            return in_blocks(out, columns) ? 0 : 1;
+        }
+        case kBackwardData: {
+            auto columns = [&](int64_t b, int64_t e) {
+                return sgemm('N', 'N', n, e - b, out, f(0), out, f(1) + b, in, f(2) + b, in);
+            };
+            return in_blocks(in, columns) ? 0 : 1;
+        }
+        default: {
+            const float *dy = f(1);
+            float *db = op == kBackwardWeightsBias ? f(3) : nullptr;
+            auto rows = [&](int64_t b, int64_t e) {
+                if (!sgemm('T', 'N', e - b, in, n, dy + b, out, f(0), in, f(2) + b * in, in)) return false;
+                if (db) {
+                    for (int64_t o = b; o < e; ++o) db[o] = 0.0f;
+                    for (int64_t r = 0; r < n; ++r)
+                        for (int64_t o = b; o < e; ++o) db[o] += dy[r * out + o];
+                }
+                return true;
+            };
+            return in_blocks(out, rows) ? 0 : 1;
         }
     }
 }
