@@ -34,9 +34,11 @@ def generate(generator, noise):
     """G's images (numpy, N x C x H x W in [-1, 1]) for numpy `noise`, in eval mode
     (BatchNorm's running statistics, which it leaves alone)."""
     was_training = generator.training
-    generator.set_train(False)
+    if was_training:                  # set_train walks every cell: 0.02-0.05 ms a call at batch 32
+        generator.set_train(False)
     images = eval_graph(generator)(ms.Tensor(noise)).asnumpy()
-    generator.set_train(was_training)
+    if was_training:
+        generator.set_train(True)
     return images
 
 
