@@ -34,7 +34,7 @@ def generate(generator, noise):
     """G's images (numpy, N x C x H x W in [-1, 1]) for numpy `noise`, in eval mode
     (BatchNorm's running statistics, which it leaves alone)."""
     was_training = generator.training
-    if was_training:                  # set_train walks every cell: 0.02-0.05 ms a call at batch 32
+    if was_training:                  # set_train walks every cell: 0.02-0.05 ms a call
         generator.set_train(False)
     images = eval_graph(generator)(ms.Tensor(noise)).asnumpy()
     if was_training:
