@@ -156,7 +156,8 @@ int inference(int nparam, void **params, int *ndims, int64_t **shapes, const cha
     const double eps = *f(5);
     std::lock_guard<std::mutex> lock(runtime().mutex);
     if (!ensure_engine()) return 1;
-    // chunks of at least 16384 elements: waking the pool's worker costs more than smaller ones take
+    // chunks of at least 16384 elements: handing a smaller one to the pool's worker (and waking
+    // it, where it already sleeps: docs/native.md#threads) costs more than it takes
     const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, l.n * l.s));
     parallel(l.c, grain, [&](int64_t begin, int64_t end) {
         std::vector<float> scale(end - begin);
